@@ -1,0 +1,64 @@
+# Every target installs what it needs on first use: `make demo` and `make test` work as the
+# very first command on a fresh machine. The venv is rebuilt when pyproject.toml or
+# constraints.txt change (the stamp file is older than them).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP_FLAGS := --quiet --disable-pip-version-check -c constraints.txt
+# Numba (pulled in by UMAP) caches compiled code here instead of in site-packages.
+export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# pip warns once per package about index folders this machine's pip.conf names but lacks.
+QUIET_PIP := { grep -v "is ignored: it is neither" || true; }
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-all test-slow lint format ui benchmark clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@echo "==> creating $(VENV) and installing arnews_ml[dev] (first run only, a few minutes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip 2>&1 | $(QUIET_PIP)
+	@$(BIN)/python -m pip install $(PIP_FLAGS) torch==2.13.0 2>&1 | $(QUIET_PIP)
+	@$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]' 2>&1 | $(QUIET_PIP)
+	@$(BIN)/python -c "import arnews_ml, torch, bertopic, mlflow, sklearn; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the package with dev extras
+
+demo: $(STAMP) ## The main job: experiment on the bundled sample corpus, logged to ./mlflow.db
+	$(BIN)/python -m arnews_ml.demo
+
+test: $(STAMP) ## The test suite (fast tests; slow ones with `make test-all`)
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: $(STAMP) ## Only the slow tests (UMAP/HDBSCAN, model serving)
+	$(BIN)/python -m pytest -m slow -q
+
+test-all: $(STAMP) ## Every test, slow ones included (what CI runs)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP) ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+ui: $(STAMP) ## Open the MLflow UI on the local store (http://127.0.0.1:5000)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+
+benchmark: $(STAMP) ## Benchmarks on ../shared/data (quality, speed, memory)
+	$(BIN)/python benchmarks/classification.py
+
+clean: ## Remove caches and local run outputs (keeps .venv)
+	rm -rf .pytest_cache .ruff_cache outputs multirun .cache build dist src/*.egg-info

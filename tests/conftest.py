@@ -1,0 +1,39 @@
+"""Shared fixtures: tiny inline Arabic corpora and locally built models (no network, ever)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Diacritics, tatweel, mixed Latin, digits (Arabic-Indic and ASCII) and emoji on purpose.
+ARABIC_DOCS = [
+    "نفّذت القواتُ الأمنيةُ عمليةً واسعةً ضدّ خلايا داعش في صلاح الدين بدعم جوي من التحالف الدولي",
+    "صوّت البرلمـــان العراقي على قرار يطالب بانسحاب القوات الأجنبية من البلاد خلال ١٢ شهراً",
+    "ارتفعت أسعار النفط إلى 85 دولاراً للبرميل وتوقعات بزيادة إيرادات الموازنة 😀",
+    "فاز فريق الزوراء على الشرطة بهدفين في الدوري الممتاز أمس #الدوري_العراقي",
+    "أعلنت وزارة الصحة تسجيل إصابات جديدة وافتتاح مستشفى في البصرة https://example.org/news",
+    "اجتمع رئيس الوزراء مع السفير الأمريكي لبحث مستقبل قوات التحالف في قاعدة عين الأسد",
+]
+ARABIC_LABELS = [
+    ["security", "foreign_forces"],
+    ["politics", "foreign_forces"],
+    ["economy"],
+    ["sports"],
+    ["health"],
+    ["politics", "foreign_forces"],
+]
+
+
+@pytest.fixture
+def arabic_docs() -> list[str]:
+    return list(ARABIC_DOCS)
+
+
+@pytest.fixture
+def arabic_labels() -> list[list[str]]:
+    return [list(x) for x in ARABIC_LABELS]
