@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,22 @@ def arabic_docs() -> list[str]:
 @pytest.fixture
 def arabic_labels() -> list[list[str]]:
     return [list(x) for x in ARABIC_LABELS]
+
+
+TINY_MODEL_TEXTS = [
+    "نفّذت القواتُ الأمنيةُ عمليةً واسعةً ضدّ خلايا داعش في صلاح الدين",
+    "صوّت البرلمـــان العراقي على قرار يطالب بانسحاب القوات الأجنبية خلال ١٢ شهراً",
+    "ارتفعت أسعار النفط إلى 85 دولاراً للبرميل",
+    "فاز فريق الزوراء على الشرطة بهدفين في الدوري الممتاز",
+    "query: passage: news Iraq Baghdad 2024",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_st_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder of a tiny random sentence-transformers model (dim 32, mean pooling), no network."""
+    from arnews_ml.testing import build_tiny_sentence_transformer
+
+    return build_tiny_sentence_transformer(
+        tmp_path_factory.mktemp("tiny_st") / "tiny-model", TINY_MODEL_TEXTS, dim=32, seed=0
+    )

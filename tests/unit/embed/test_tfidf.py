@@ -1,0 +1,156 @@
+"""TfidfEmbedder: Arabic-safe word + char n-grams, unit rows, save/load without pickle."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from arnews_ml.embed import TfidfEmbedder, load_embedder
+from arnews_ml.embed.tfidf import CharNgramTfidf, char_wb_ngrams
+from arnews_ml.exceptions import ConfigError, DataError
+
+DOCS = [
+    "كَتَبَ الولدُ درسَه في المدرسةِ صباحاً",
+    "كتب الولد رسالة إلى صديقه في بغداد",
+    "ارتفعت أسعار النفط إلى 85 دولاراً للبرميل اليوم",
+    "أسعار النفط ترتفع في الأسواق العالمية ٣٠ بالمئة",
+    "فاز فريق الزوراء على الشرطة في الدوري الممتاز #الدوري_العراقي",
+    "news from Baghdad: Iraq oil prices rise 😀",
+]
+
+
+def same_csr(a: sp.spmatrix, b: sp.spmatrix) -> bool:
+    a, b = sp.csr_matrix(a), sp.csr_matrix(b)
+    a.sort_indices()
+    b.sort_indices()
+    return (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.data, b.data)
+    )
+
+
+@pytest.fixture
+def fitted() -> TfidfEmbedder:
+    return TfidfEmbedder(min_df=1, max_df=1.0).fit(DOCS)
+
+
+def test_shapes_dtype_and_unit_rows(fitted: TfidfEmbedder) -> None:
+    matrix = fitted.encode(DOCS[:4])
+    assert sp.issparse(matrix) and matrix.format == "csr"
+    assert matrix.shape == (4, fitted.dim)
+    assert matrix.dtype == np.float32
+    assert fitted.dim == sum(fitted.n_features_.values())
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    assert np.allclose(norms, 1.0, atol=1e-5)
+
+
+def test_diacritized_words_are_kept_and_normalised(fitted: TfidfEmbedder) -> None:
+    vocabulary = fitted.vectorizers_["word"].vocabulary_
+    # scikit-learn's default token_pattern would drop كَتَبَ and cut درسَه (DESIGN §9).
+    assert "كتب" in vocabulary
+    assert "درسه" in vocabulary
+    assert "كتب الولد" in vocabulary  # word bigrams
+    assert "85" in vocabulary and "30" in vocabulary  # Arabic-Indic digits normalised
+    assert not any("\u064e" in term for term in vocabulary)  # no fatha left
+    # Diacritics and tatweel do not change the features.
+    assert same_csr(fitted.encode(["كتب الولد"]), fitted.encode(["كَتَبَ الولـــدُ"]))
+
+
+def test_encode_of_training_texts_equals_fresh_transform(fitted: TfidfEmbedder) -> None:
+    # The first encode after fit reuses the training matrix; later calls recompute.
+    first = fitted.encode(DOCS)
+    second = fitted.encode(DOCS)
+    assert np.allclose(first.toarray(), second.toarray(), atol=1e-6)
+
+
+def test_unknown_text_gives_zero_row(fitted: TfidfEmbedder) -> None:
+    matrix = fitted.encode(["", "zzzz qqqq"])
+    assert matrix.shape == (2, fitted.dim)
+    assert matrix[0].nnz == 0
+
+
+@pytest.mark.parametrize("analyzer", ["word", "char"])
+def test_single_part(analyzer: str) -> None:
+    embedder = TfidfEmbedder(analyzer=analyzer, min_df=1, max_df=1.0).fit(DOCS)
+    assert list(embedder.n_features_) == [analyzer]
+    assert embedder.encode(DOCS).shape == (len(DOCS), embedder.dim)
+
+
+def test_char_part_equals_scikit_learn_char_wb() -> None:
+    docs = [d.lower() for d in DOCS] * 2 + ["a  b\tc\nlong-word ab"]
+    for kwargs in ({}, {"min_df": 2, "max_df": 0.8}, {"max_features": 40}):
+        ours = CharNgramTfidf(ngram_range=(2, 5), **kwargs)
+        theirs = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 5),
+            lowercase=False,
+            sublinear_tf=True,
+            dtype=np.float32,
+            **kwargs,
+        )
+        assert same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
+        assert ours.vocabulary_ == theirs.vocabulary_
+        assert np.array_equal(ours.idf_, theirs.idf_)
+        new = ["كتب صديقه رسالة جديدة", "oil"]
+        assert same_csr(ours.transform(new), theirs.transform(new))
+
+
+def test_char_wb_ngrams_short_word() -> None:
+    assert char_wb_ngrams("ab", 2, 5) == [" a", "ab", "b ", " ab", "ab ", " ab "]
+    assert char_wb_ngrams("a", 3, 5) == [" a "]
+
+
+def test_save_load_identical_and_no_pickle(fitted: TfidfEmbedder, tmp_path) -> None:
+    entry = fitted.save(tmp_path)
+    assert entry["kind"] == "tfidf"
+    assert sorted(entry["files"]) == sorted(p.name for p in tmp_path.iterdir())
+    assert not list(tmp_path.glob("*.pkl")) and not list(tmp_path.glob("*.joblib"))
+    json.dumps(entry)
+    loaded = load_embedder(tmp_path, entry)
+    assert isinstance(loaded, TfidfEmbedder)
+    assert loaded.spec == fitted.spec
+    assert loaded.dim == fitted.dim
+    new = [*DOCS[::-1], "نصٌّ جديدٌ عن النفط في بغداد"]
+    assert same_csr(loaded.encode(new), fitted.encode(new))
+
+
+def test_spec_records_parameters() -> None:
+    spec = TfidfEmbedder(char_ngram_range=(3, 5), stemmer="light").spec
+    options = spec.options_dict
+    assert spec.kind == "tfidf"
+    assert options["char_ngram_range"] == (3, 5)
+    assert options["stemmer"] == "light"
+    assert "diacritics" in options["normalizer"]
+    assert spec.key() != TfidfEmbedder().spec.key()
+    assert TfidfEmbedder().cacheable is False
+
+
+def test_options_change_features() -> None:
+    plain = TfidfEmbedder(analyzer="word", min_df=1, max_df=1.0).fit(DOCS)
+    stemmed = TfidfEmbedder(
+        analyzer="word", min_df=1, max_df=1.0, stopwords=True, proclitics=True
+    ).fit(DOCS)
+    assert "في" in plain.vectorizers_["word"].vocabulary_
+    assert "في" not in stemmed.vectorizers_["word"].vocabulary_
+
+
+def test_bad_parameters_and_tiny_corpus() -> None:
+    with pytest.raises(ConfigError, match="analyzer"):
+        TfidfEmbedder(analyzer="bpe")
+    with pytest.raises(ConfigError, match="char_ngram_range"):
+        TfidfEmbedder(char_ngram_range=(5, 2))
+    with pytest.raises(ConfigError):
+        TfidfEmbedder(stemmer="porter")
+    with pytest.raises(DataError, match="min_df=1"):
+        TfidfEmbedder(min_df=5).fit(DOCS)
+    with pytest.raises(DataError):
+        TfidfEmbedder().fit([])
+    with pytest.raises(Exception, match="not fitted"):
+        TfidfEmbedder().encode(DOCS)
