@@ -1,0 +1,437 @@
+"""The Tracker protocol, an in-memory NullTracker, and helpers shared by every tracker."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from arnews_ml.exceptions import ConfigError
+from arnews_ml.persist import package_version
+
+__all__ = [
+    "MAX_PARAM_VALUE_LENGTH",
+    "TAG_DATA_FINGERPRINT",
+    "TAG_GIT_COMMIT",
+    "TAG_PACKAGE_VERSION",
+    "TAG_PARAMS_TRUNCATED",
+    "FlatConfig",
+    "ModelLogResult",
+    "NullTracker",
+    "RunStatus",
+    "Tracker",
+    "find_bundle_dir",
+    "flatten_config",
+    "git_commit",
+    "package_version",
+    "truncate_params",
+]
+
+RunStatus = Literal["FINISHED", "FAILED", "KILLED"]
+
+MAX_PARAM_VALUE_LENGTH = 6000
+"""MLflow 3 rejects (file store) or truncates (SQL store) param values longer than this."""
+
+TAG_GIT_COMMIT = "mlflow.source.git.commit"
+TAG_PACKAGE_VERSION = "arnews_ml.version"
+TAG_DATA_FINGERPRINT = "arnews_ml.data_fingerprint"
+TAG_PARAMS_TRUNCATED = "params_truncated"
+
+_ELLIPSIS = "…"
+MLMODEL_FILE = "MLmodel"
+
+
+@dataclass(frozen=True)
+class ModelLogResult:
+    """What :meth:`Tracker.log_model` returns (a small, tracker-neutral ModelInfo).
+
+    Attributes:
+        model_uri: Loadable with ``arnews_ml.inference.load_model`` (``models:/<model_id>`` for
+            MLflow, the bundle folder for NullTracker).
+        model_id: The MLflow LoggedModel id, or None.
+        run_id: The run the model was logged in, or None.
+        registered_model_name: The registry name, when registered.
+        registered_model_version: The new registry version, when registered.
+    """
+
+    model_uri: str
+    model_id: str | None = None
+    run_id: str | None = None
+    registered_model_name: str | None = None
+    registered_model_version: int | None = None
+
+    @property
+    def registered_model_uri(self) -> str | None:
+        """``models:/<name>/<version>`` when the model was registered, else None."""
+        if self.registered_model_name is None or self.registered_model_version is None:
+            return None
+        return f"models:/{self.registered_model_name}/{self.registered_model_version}"
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Where a task sends its params, metrics, tags, artifacts and models.
+
+    Implementations: :class:`NullTracker` (in memory) and
+    :class:`arnews_ml.tracking.MlflowTracker`. Runs nest: ``start_run`` inside an active run
+    starts a child run, and the logging calls go to the innermost active run.
+    """
+
+    def start_run(self, run_name: str | None = None, tags: Mapping[str, Any] | None = None) -> str:
+        """Start a run (a child run when one is active) and return its id."""
+        ...
+
+    def end_run(self, status: RunStatus = "FINISHED") -> None:
+        """End the innermost active run with ``status``."""
+        ...
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log params (values become strings; over-long ones are truncated and tagged)."""
+        ...
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log numeric metrics, optionally at a step."""
+        ...
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags on the active run (values become strings)."""
+        ...
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        """Copy one local file into the run's artifacts (under ``artifact_path``)."""
+        ...
+
+    def log_artifacts(self, directory: str | Path, artifact_path: str | None = None) -> None:
+        """Copy a local directory's contents into the run's artifacts."""
+        ...
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Write ``text`` as the artifact ``artifact_file`` (e.g. "reports/summary.md")."""
+        ...
+
+    def log_dict(self, obj: Any, artifact_file: str) -> None:
+        """Write ``obj`` as JSON or YAML (by the file's extension) as an artifact."""
+        ...
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        """Save a matplotlib figure as the artifact ``artifact_file`` (e.g. "plots/pr.png")."""
+        ...
+
+    def log_model(
+        self,
+        bundle_dir: str | Path,
+        *,
+        name: str = "model",
+        registered_model_name: str | None = None,
+        input_example: Sequence[str] | Any | None = None,
+    ) -> ModelLogResult:
+        """Log a saved bundle as a model (and register it under ``registered_model_name``)."""
+        ...
+
+    @contextlib.contextmanager
+    def run(
+        self, run_name: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> Iterator[str]:
+        """Context manager around start_run/end_run; yields the run id.
+
+        The run ends FINISHED on success, FAILED when the block raises (the error propagates)
+        and KILLED on KeyboardInterrupt.
+        """
+        run_id = self.start_run(run_name=run_name, tags=tags)
+        try:
+            yield run_id
+        except KeyboardInterrupt:
+            self.end_run("KILLED")
+            raise
+        except BaseException:
+            self.end_run("FAILED")
+            raise
+        self.end_run("FINISHED")
+
+
+class FlatConfig(dict[str, str]):
+    """The dict :func:`flatten_config` returns; ``truncated`` names the shortened keys."""
+
+    def __init__(self, items: Mapping[str, str], truncated: frozenset[str] = frozenset()) -> None:
+        super().__init__(items)
+        self.truncated = truncated
+
+
+def flatten_config(
+    cfg: Mapping[str, Any], sep: str = ".", max_length: int = MAX_PARAM_VALUE_LENGTH
+) -> FlatConfig:
+    """Flatten a nested config into ``{"dotted.key": "string value"}`` params.
+
+    Nested mappings become dotted keys; lists and tuples stay whole as JSON strings
+    (``'["a", "b"]'``); an empty mapping is kept as ``"{}"``; scalars go through ``str``
+    (``None`` -> ``"None"``). Values longer than ``max_length`` characters are cut to
+    ``max_length`` (ending in "…"), and their keys are listed in the result's ``truncated``.
+
+    Args:
+        cfg: A (resolved) config: dicts, lists and scalars; OmegaConf containers work too.
+        sep: The key separator.
+        max_length: The longest value kept whole.
+
+    Returns:
+        A :class:`FlatConfig` (a ``dict[str, str]`` with a ``truncated`` frozenset).
+
+    Raises:
+        ConfigError: Two paths flatten to the same key (e.g. ``{"a.b": 1, "a": {"b": 2}}``).
+    """
+    flat: dict[str, str] = {}
+
+    def visit(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping) and value:
+            for key, child in value.items():
+                visit(f"{prefix}{sep}{key}" if prefix else str(key), child)
+            return
+        if prefix in flat:
+            raise ConfigError(
+                f"Two config entries flatten to the param key '{prefix}'. Rename one of them "
+                f"(keys must not contain '{sep}' where a nested key has the same path)."
+            )
+        flat[prefix] = _param_string(value)
+
+    if not isinstance(cfg, Mapping):
+        raise ConfigError(
+            f"flatten_config expects a mapping (the resolved config), got {type(cfg).__name__}."
+        )
+    for key, value in cfg.items():
+        visit(str(key), value)
+    limited, truncated = truncate_params(flat, max_length=max_length)
+    return FlatConfig(limited, truncated)
+
+
+def truncate_params(
+    params: Mapping[str, Any], max_length: int = MAX_PARAM_VALUE_LENGTH
+) -> tuple[dict[str, str], frozenset[str]]:
+    """Stringify param values and cut the ones longer than ``max_length``.
+
+    Args:
+        params: Param name -> value.
+        max_length: The longest value kept whole; longer ones end in "…" at this length.
+
+    Returns:
+        The string params and the set of keys that were truncated (plus any ``truncated``
+        already recorded on a :class:`FlatConfig` input).
+    """
+    out: dict[str, str] = {}
+    truncated = set(getattr(params, "truncated", ()))
+    for key, value in params.items():
+        text = value if isinstance(value, str) else _param_string(value)
+        if len(text) > max_length:
+            text = text[: max_length - len(_ELLIPSIS)] + _ELLIPSIS
+            truncated.add(str(key))
+        out[str(key)] = text
+    return out, frozenset(truncated)
+
+
+def git_commit(path: str | Path = ".") -> str | None:
+    """The commit checked out at ``path``, or None (not a repository, no commits, no git).
+
+    Never raises.
+    """
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--verify", "--quiet", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and commit else None
+
+
+def find_bundle_dir(path: str | Path) -> Path | None:
+    """The arnews_ml bundle in ``path``: ``path`` itself, or the ``bundle`` artifact of an MLflow
+    model folder (``<model>/artifacts/bundle``, or whatever its MLmodel file names). Never
+    imports MLflow.
+
+    Returns:
+        The folder holding the bundle's manifest.json, or None when there is none.
+    """
+    from arnews_ml.persist import MANIFEST_FILE
+
+    root = Path(path)
+    if (root / MANIFEST_FILE).is_file():
+        return root
+    if not (root / MLMODEL_FILE).is_file():
+        return None
+    if (root / "artifacts" / "bundle" / MANIFEST_FILE).is_file():
+        return root / "artifacts" / "bundle"
+    candidates = sorted(p.parent for p in (root / "artifacts").glob(f"*/{MANIFEST_FILE}"))
+    return candidates[0] if len(candidates) == 1 else None
+
+
+class NullTracker(Tracker):
+    """A tracker that keeps everything in memory and writes nothing (tests, ``tracking=none``).
+
+    Attributes:
+        params: Every logged param of every run, flattened (last value wins).
+        metrics: The latest value of each metric.
+        metric_history: metric -> list of (step, value).
+        tags: Every tag set (start_run tags included).
+        artifacts: artifact path -> what was logged (the text, the dict, the figure, or the
+            local source path for files).
+        models: The :class:`ModelLogResult` of each log_model call.
+        runs: One dict per started run: id, name, parent, tags, status (None while active).
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, str] = {}
+        self.metrics: dict[str, float] = {}
+        self.metric_history: dict[str, list[tuple[int | None, float]]] = {}
+        self.tags: dict[str, str] = {}
+        self.artifacts: dict[str, Any] = {}
+        self.models: list[ModelLogResult] = []
+        self.runs: list[dict[str, Any]] = []
+        self._stack: list[dict[str, Any]] = []
+
+    @property
+    def active_run_id(self) -> str | None:
+        """The innermost active run's id, or None."""
+        return self._stack[-1]["run_id"] if self._stack else None
+
+    @property
+    def status(self) -> str | None:
+        """The status of the last run started (None while it is active)."""
+        return self.runs[-1]["status"] if self.runs else None
+
+    def start_run(self, run_name: str | None = None, tags: Mapping[str, Any] | None = None) -> str:
+        record = {
+            "run_id": uuid.uuid4().hex,
+            "run_name": run_name,
+            "parent_run_id": self.active_run_id,
+            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+            "status": None,
+        }
+        self.runs.append(record)
+        self._stack.append(record)
+        self.tags.update(record["tags"])
+        return record["run_id"]
+
+    def end_run(self, status: RunStatus = "FINISHED") -> None:
+        _check_status(status)
+        if self._stack:
+            self._stack.pop()["status"] = status
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self._require_run("log_params")
+        values, truncated = truncate_params(params)
+        self.params.update(values)
+        if truncated:
+            self.tags[TAG_PARAMS_TRUNCATED] = ",".join(sorted(truncated))
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self._require_run("log_metrics")
+        for key, value in metrics.items():
+            number = _metric_value(key, value)
+            self.metrics[key] = number
+            self.metric_history.setdefault(key, []).append((step, number))
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._require_run("set_tags")
+        self.tags.update({str(k): str(v) for k, v in tags.items()})
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        self._require_run("log_artifact")
+        source = Path(path)
+        self.artifacts[_join(artifact_path, source.name)] = source
+
+    def log_artifacts(self, directory: str | Path, artifact_path: str | None = None) -> None:
+        self._require_run("log_artifacts")
+        root = Path(directory)
+        for file in sorted(root.rglob("*")):
+            if file.is_file():
+                self.artifacts[_join(artifact_path, file.relative_to(root).as_posix())] = file
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self._require_run("log_text")
+        self.artifacts[artifact_file] = text
+
+    def log_dict(self, obj: Any, artifact_file: str) -> None:
+        self._require_run("log_dict")
+        self.artifacts[artifact_file] = obj
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        self._require_run("log_figure")
+        self.artifacts[artifact_file] = figure
+
+    def log_model(
+        self,
+        bundle_dir: str | Path,
+        *,
+        name: str = "model",
+        registered_model_name: str | None = None,
+        input_example: Sequence[str] | Any | None = None,
+    ) -> ModelLogResult:
+        self._require_run("log_model")
+        result = ModelLogResult(
+            model_uri=str(Path(bundle_dir)),
+            run_id=self.active_run_id,
+            registered_model_name=registered_model_name,
+        )
+        self.models.append(result)
+        return result
+
+    def _require_run(self, call: str) -> None:
+        if not self._stack:
+            raise RuntimeError(
+                f"NullTracker.{call} needs an active run: call start_run() first or use "
+                "`with tracker.run(...):`."
+            )
+
+
+def _check_status(status: str) -> None:
+    if status not in ("FINISHED", "FAILED", "KILLED"):
+        raise ConfigError(f"Run status must be one of FINISHED, FAILED, KILLED; got {status!r}.")
+
+
+def _metric_value(key: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"Metric '{key}' must be a number, got {type(value).__name__} {value!r}."
+        ) from err
+
+
+def _join(prefix: str | None, name: str) -> str:
+    return f"{prefix.rstrip('/')}/{name}" if prefix else name
+
+
+def _param_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return "{}" if not value else json.dumps(_plain(value), ensure_ascii=False)
+    if isinstance(value, list | tuple | set | frozenset) or _is_list_like(value):
+        return json.dumps(_plain(value), ensure_ascii=False)
+    return str(value)
+
+
+def _is_list_like(value: Any) -> bool:
+    # OmegaConf ListConfig and similar sequences (but not str/bytes)
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return [_plain(v) for v in sorted(value, key=str)]
+    if isinstance(value, list | tuple) or _is_list_like(value):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
