@@ -1,0 +1,139 @@
+"""LDA and NMF baselines: same surface as BERTopic, themes recovered, exact save -> load."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from arnews_ml.persist import load_bundle, read_manifest, save_bundle
+from arnews_ml.text.stopwords import arabic_stopwords
+from arnews_ml.topics import factories
+from arnews_ml.topics.baselines import assign_topics, fit_baseline, topic_words
+from arnews_ml.topics.model import TopicModel
+
+THEMES = {
+    "security": "هجوم تفجير مسلحين داعش الشرطة اعتقال عبوة ناسفة القوات الأمنية",
+    "politics": "البرلمان الحكومة الانتخابات النواب الوزراء رئيس التصويت قانون الكتل السياسية",
+    "economy": "النفط أسعار البرميل الموازنة الدولار الاستثمار الصادرات البنك المركزي التضخم",
+    "sports": "فريق الدوري المباراة هدف الملعب المدرب اللاعبين البطولة الجماهير الزوراء",
+}
+TEMPLATES = [
+    "أعلنت مصادر أنّ {0} و{1} في {2} بعد {3}",
+    "قال مسؤول إن {0} مع {1} وتوقعات {2} خلال {3}",
+    "ذكرت وكالة Reuters أن {0} و{1} عام 2024 قرب {2} و{3}",
+    "تحدّث الـــمراسل عن {0} و{1} و{2} في {3} ١٢",
+]
+
+
+def make_corpus(n_per_theme: int = 30, seed: int = 0) -> tuple[list[str], list[str]]:
+    """~4 themes x n documents from templates; diacritics, tatweel, Latin and digits included."""
+    rng = random.Random(seed)
+    docs, labels = [], []
+    for i in range(n_per_theme):
+        for label, words in THEMES.items():
+            picked = rng.sample(words.split(), 7)
+            text = TEMPLATES[i % len(TEMPLATES)].format(*picked[:4]) + " " + " ".join(picked[4:])
+            docs.append(text)
+            labels.append(label)
+    return docs, labels
+
+
+DOCS, LABELS = make_corpus()
+
+
+def purity(topics: np.ndarray, labels: list[str]) -> float:
+    """Share of documents whose topic's majority label is their own."""
+    total = 0
+    for topic in set(topics.tolist()):
+        members = [lab for t, lab in zip(topics, labels, strict=True) if t == topic]
+        total += Counter(members).most_common(1)[0][1]
+    return total / len(labels)
+
+
+@pytest.fixture(scope="module", params=["lda", "nmf"])
+def fitted(request) -> TopicModel:
+    return TopicModel(backend=request.param, n_topics=4, min_df=2, seed=42).fit(DOCS)
+
+
+def test_baseline_recovers_the_themes(fitted):
+    assert fitted.topics_.dtype == np.int64 and fitted.topics_.shape == (len(DOCS),)
+    assert set(fitted.topic_words_) == {0, 1, 2, 3}
+    # LDA on 10-word documents is seed-sensitive (other seeds merge two themes: 0.75)
+    assert purity(fitted.topics_, LABELS) >= (0.75 if fitted.backend == "lda" else 0.9)
+    assert fitted.outlier_ratio_ == 0.0
+    assert np.all((fitted.scores_ > 0) & (fitted.scores_ <= 1))
+    assert sum(fitted.topic_sizes_.values()) == len(DOCS)
+    assert fitted.model_.random_state == 42
+
+
+def test_baseline_topic_words_are_clean_arabic(fitted):
+    stops = arabic_stopwords()
+    for words in fitted.top_words(10).values():
+        assert len(words) == 10
+        for word in words:
+            assert word not in stops
+            assert not any(c.isdigit() or "a" <= c.lower() <= "z" for c in word)
+
+
+def test_baseline_same_surface(fitted):
+    topics, scores = fitted.transform(DOCS[:8])
+    assert topics.tolist() == fitted.topics_[:8].tolist()
+    assert np.allclose(scores, fitted.scores_[:8])
+    frame = fitted.predict_frame(DOCS[:5])
+    assert list(frame.columns) == ["topic", "topic_label", "topic_score"]
+    assert [str(t) for t in frame.dtypes] == ["int64", "object", "float64"]
+    assert frame["topic_label"].iloc[0] == fitted.topic_labels_[int(frame["topic"].iloc[0])]
+    table = fitted.get_topic_table(n_docs=2)
+    assert list(table.columns) == [
+        "topic", "label", "size", "top_words", "top_words_weights", "representative_docs",
+    ]  # fmt: skip
+    assert table["size"].sum() == len(DOCS)
+    assert fitted.embed_seconds_ == 0.0 and fitted.fit_seconds_ > 0
+
+
+def test_document_without_vocabulary_words_is_an_outlier(fitted):
+    topics, scores = fitted.transform(["", "Only English words 2024"])
+    assert topics.tolist() == [-1, -1]
+    assert scores.tolist() == [0.0, 0.0]
+    assert fitted.predict_frame([""])["topic_label"].iloc[0] == "-1_outliers"
+
+
+def test_save_load_gives_identical_topics(fitted, tmp_path):
+    new_docs = ["انفجار عبوة ناسفة قرب مركز الشرطة", "ارتفاع أسعار النفط والدولار اليوم"]
+    path = save_bundle(fitted, tmp_path / "nested" / "bundle")
+    manifest = read_manifest(path)
+    assert manifest["kind"] == "topics"
+    assert manifest["transform_mode"] == "parity"
+    assert manifest["backend"] == fitted.backend
+    assert not [f for f in manifest["files"] if f.endswith((".pkl", ".pickle", ".joblib"))]
+    loaded = load_bundle(path)
+    for docs in (DOCS, new_docs):
+        expected, got = fitted.transform(docs), loaded.transform(docs)
+        assert got[0].tolist() == expected[0].tolist()
+        assert np.allclose(got[1], expected[1])
+    assert loaded.topic_labels_ == fitted.topic_labels_
+    assert loaded.topic_words_ == fitted.topic_words_  # JSON keeps floats exactly
+    assert loaded.predict_frame(new_docs).equals(fitted.predict_frame(new_docs))
+
+
+def test_fit_baseline_caps_topics_and_validates():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    counts = CountVectorizer().fit_transform(["aa bb cc", "bb cc dd", "cc dd ee"])
+    estimator, weighting = fit_baseline("nmf", counts, n_topics=10, seed=0)
+    assert estimator.n_components == 3 and weighting is not None
+    topics, scores = assign_topics(estimator, counts, weighting)
+    assert topics.shape == scores.shape == (3,)
+    words = topic_words(estimator, ["aa", "bb", "cc", "dd", "ee"], top_n=2)
+    assert all(len(w) <= 2 for w in words.values())
+    with pytest.raises(ValueError, match="backend"):
+        fit_baseline("plsa", counts)  # type: ignore[arg-type]
+
+
+def test_presets_build_baselines():
+    assert factories.lda().backend == "lda"
+    model = factories.nmf(n_topics=7)
+    assert (model.backend, model.n_topics, model.transform_mode) == ("nmf", 7, "parity")

@@ -1,0 +1,292 @@
+"""TopicModel on BERTopic: every option composed and fitted, clean Arabic topic words, outliers,
+labels, guided seeds, and save -> load per transform mode."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from arnews_ml.embed import CachedEmbedder, EmbeddingCache, TfidfEmbedder
+from arnews_ml.exceptions import ConfigError, DataError
+from arnews_ml.persist import load_bundle, read_manifest, save_bundle
+from arnews_ml.testing import FakeEmbedder
+from arnews_ml.text.stopwords import arabic_stopwords
+from arnews_ml.topics import factories
+from arnews_ml.topics.model import TopicModel
+
+THEMES = {
+    "security": "هجوم تفجير مسلحين داعش الشرطة اعتقال عبوة ناسفة القوات الأمنية",
+    "politics": "البرلمان الحكومة الانتخابات النواب الوزراء رئيس التصويت قانون الكتل السياسية",
+    "economy": "النفط أسعار البرميل الموازنة الدولار الاستثمار الصادرات البنك المركزي التضخم",
+    "sports": "فريق الدوري المباراة هدف الملعب المدرب اللاعبين البطولة الجماهير الزوراء",
+}
+TEMPLATES = [
+    "أعلنت مصادر أنّ {0} و{1} في {2} بعد {3}",
+    "قال مسؤول إن {0} مع {1} وتوقعات {2} خلال {3}",
+    "ذكرت وكالة Reuters أن {0} و{1} عام 2024 قرب {2} و{3}",
+    "تحدّث الـــمراسل عن {0} و{1} و{2} في {3} ١٢",
+]
+NEW_DOCS = [
+    "انفجار عبوة ناسفة قرب مركز الشرطة واعتقال مسلحين",
+    "ارتفاع أسعار النفط والدولار وتراجع التضخم",
+    "فاز الفريق في المباراة أمام الجماهير",
+]
+
+
+def make_corpus(n_per_theme: int = 30, seed: int = 0) -> tuple[list[str], list[str]]:
+    """~4 themes x n documents from templates; diacritics, tatweel, Latin and digits included."""
+    rng = random.Random(seed)
+    docs, labels = [], []
+    for i in range(n_per_theme):
+        for label, words in THEMES.items():
+            picked = rng.sample(words.split(), 7)
+            text = TEMPLATES[i % len(TEMPLATES)].format(*picked[:4]) + " " + " ".join(picked[4:])
+            docs.append(text)
+            labels.append(label)
+    return docs, labels
+
+
+DOCS, LABELS = make_corpus()
+_ALL_WORDS = " ".join(THEMES.values()).split()
+# documents mixing every theme: HDBSCAN leaves them as outliers
+NOISE = [" ".join(random.Random(i).sample(_ALL_WORDS, 6)) for i in range(20)]
+KMEANS = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 4, "min_df": 2}
+
+
+def purity(topics: np.ndarray, labels: list[str]) -> float:
+    total = 0
+    for topic in set(topics.tolist()):
+        members = [lab for t, lab in zip(topics, labels, strict=True) if t == topic]
+        total += Counter(members).most_common(1)[0][1]
+    return total / len(labels)
+
+
+def assert_clean_words(model: TopicModel) -> None:
+    stops = arabic_stopwords()
+    assert model.topic_words_, "no topics"
+    for words in model.top_words(10).values():
+        assert words
+        for word in words:
+            assert word not in stops, word
+            assert not any(c.isdigit() or "a" <= c.lower() <= "z" for c in word), word
+            assert any("\u0621" <= c <= "\u064a" for c in word), word  # Arabic survived
+
+
+@pytest.fixture(scope="module")
+def kmeans_tfidf() -> TopicModel:
+    return TopicModel(TfidfEmbedder(min_df=1), **KMEANS).fit(DOCS)
+
+
+def test_kmeans_on_tfidf_finds_the_themes(kmeans_tfidf):
+    model = kmeans_tfidf
+    assert model.svd_ is not None and model.svd_.random_state == 42
+    assert model.topics_.dtype == np.int64 and model.topics_.shape == (len(DOCS),)
+    assert purity(model.topics_, LABELS) >= 0.9
+    assert model.outlier_ratio_ == 0.0
+    assert set(model.topic_words_) == {0, 1, 2, 3}
+    assert model.model_.language != "english"  # "english" strips Arabic from topic words
+    assert model.transform_mode == "parity"
+    assert_clean_words(model)
+    # the training path and transform agree for k-means
+    assert model.transform(DOCS)[0].tolist() == model.topics_.tolist()
+
+
+@pytest.mark.parametrize("representation", ["mmr", "keybert"])
+def test_representations_give_clean_words(representation):
+    model = TopicModel(TfidfEmbedder(min_df=1), representation=representation, **KMEANS)
+    model.fit(DOCS)
+    assert type(model.model_.representation_model).__name__ in {
+        "MaximalMarginalRelevance",
+        "KeyBERTInspired",
+    }
+    assert_clean_words(model)
+
+
+def test_fake_embedder_dense_path_and_embed_texts():
+    embedder = FakeEmbedder(dim=16)
+    raw = [doc + " https://example.org" for doc in DOCS]
+    model = TopicModel(embedder, **KMEANS).fit(DOCS, embed_texts=raw)
+    assert model.svd_ is None
+    assert embedder.n_fit == 1
+    assert_clean_words(model)
+    with pytest.raises(DataError, match="embed_texts"):
+        model.fit(DOCS, embed_texts=raw[:3])
+
+
+def test_guided_seed_words_lift_their_words():
+    seeds = {"economy": ["التضخم", "الاستثمار"], "security": ["داعش"]}
+    plain = TopicModel(TfidfEmbedder(min_df=1), **KMEANS).fit(DOCS)
+    guided = TopicModel(TfidfEmbedder(min_df=1), seed_words=seeds, **KMEANS).fit(DOCS)
+    assert guided.model_.seed_topic_list[0] == ["التضخم", "الاستثمار", "تضخم", "استثمار"]
+
+    def best_rank(model: TopicModel, word: str) -> int:
+        ranks = [words.index(word) for words in model.top_words(10).values() if word in words]
+        return min(ranks) if ranks else 99
+
+    for word in ("تضخم", "استثمار", "داعش"):
+        assert best_rank(guided, word) < 10, word  # the seeded theme's words are in a topic
+        assert best_rank(guided, word) <= best_rank(plain, word), word
+    assert sum(best_rank(guided, w) < best_rank(plain, w) for w in ("تضخم", "استثمار", "داعش"))
+
+
+def test_reduce_outliers_lowers_the_outlier_share():
+    options = {"reducer": "svd", "clusterer": "hdbscan", "n_components": 5, "min_df": 2}
+    plain = TopicModel(TfidfEmbedder(min_df=1), **options).fit(DOCS + NOISE)
+    assert plain.outlier_ratio_ > 0.05
+    assert plain.transform_mode == "similarity"
+    for strategy in ("c-tf-idf", "embeddings"):
+        reduced = TopicModel(TfidfEmbedder(min_df=1), reduce_outliers=strategy, **options)
+        reduced.fit(DOCS + NOISE)
+        assert reduced.outlier_ratio_ < plain.outlier_ratio_
+        assert (reduced.transform(NOISE)[0] == -1).mean() < (plain.transform(NOISE)[0] == -1).mean()
+        assert_clean_words(reduced)
+        assert -1 not in reduced.topic_words_
+
+
+def test_label_map_nr_topics_and_predict_frame():
+    model = TopicModel(
+        FakeEmbedder(dim=16),
+        label_map={0: "أمن", "1": "سياسة"},  # YAML keys may arrive as strings
+        nr_topics=3,
+        **{**KMEANS, "n_clusters": 6},
+    ).fit(DOCS)
+    assert len(model.topic_words_) <= 3
+    assert model.topic_labels_[0] == "أمن" and model.topic_labels_[1] == "سياسة"
+    assert model.topic_labels_[2].startswith("2_")
+    assert model.topic_labels_[2].split("_")[1] == model.top_words(1)[2][0]
+    frame = model.predict_frame(NEW_DOCS)
+    assert list(frame.columns) == ["topic", "topic_label", "topic_score"]
+    assert [str(t) for t in frame.dtypes] == ["int64", "object", "float64"]
+    assert len(frame) == len(NEW_DOCS)
+    assert all(
+        model.topic_labels_[t] == lab for t, lab in zip(frame.topic, frame.topic_label, strict=True)
+    )
+    assert model.predict_frame([]).shape == (0, 3)
+
+
+def test_topic_table_columns(kmeans_tfidf):
+    table = kmeans_tfidf.get_topic_table(n_docs=2)
+    assert list(table.columns) == [
+        "topic", "label", "size", "top_words", "top_words_weights", "representative_docs",
+    ]  # fmt: skip
+    assert table["size"].sum() == len(DOCS)
+    row = table.iloc[0]
+    assert len(json.loads(row["representative_docs"])) == 2
+    assert all(len(d) <= 200 for d in json.loads(row["representative_docs"]))
+    weights = json.loads(row["top_words_weights"])
+    assert list(weights) == row["top_words"].split()
+
+
+def test_save_load_parity_mode_is_exact(kmeans_tfidf, tmp_path):
+    path = save_bundle(kmeans_tfidf, tmp_path / "a" / "b")  # a path with "/" that is no hub id
+    manifest = read_manifest(path)
+    assert manifest["transform_mode"] == "parity"
+    assert manifest["embedder"]["kind"] == "tfidf"
+    assert {"svd.skops", "reducer.skops", "clusterer.skops"} <= set(manifest["files"])
+    assert any(f.startswith("bertopic/") and f.endswith(".safetensors") for f in manifest["files"])
+    assert not [f for f in manifest["files"] if f.endswith((".pkl", ".pickle", ".joblib"))]
+    loaded = load_bundle(path)
+    for docs in (DOCS, NEW_DOCS):
+        expected, got = kmeans_tfidf.transform(docs), loaded.transform(docs)
+        assert got[0].tolist() == expected[0].tolist()
+        assert np.allclose(got[1], expected[1], atol=1e-5)
+    assert loaded.topic_labels_ == kmeans_tfidf.topic_labels_
+    assert loaded.top_words(5) == kmeans_tfidf.top_words(5)
+    assert type(loaded.model_.hdbscan_model).__name__ == "KMeans"
+
+
+def test_save_load_similarity_mode_without_umap(tmp_path):
+    embedder = CachedEmbedder(FakeEmbedder(dim=16), EmbeddingCache(tmp_path / "cache"))
+    options = {"reducer": "svd", "clusterer": "hdbscan", "n_components": 5, "min_df": 2}
+    model = TopicModel(embedder, **options).fit(DOCS)
+    path = save_bundle(model, tmp_path / "bundle")
+    manifest = read_manifest(path)
+    assert manifest["transform_mode"] == "similarity"
+    assert manifest["embedder"]["kind"] == "fake"  # the cache wrapper is not part of a bundle
+    assert "clusterer.skops" not in manifest["files"]
+    loaded = load_bundle(path)
+    first, again = loaded.transform(DOCS), loaded.transform(DOCS)
+    assert first[0].tolist() == again[0].tolist()
+    kept = model.topics_ != -1
+    assert (first[0][kept] == model.topics_[kept]).mean() >= 0.6
+
+
+def test_invalid_options_are_config_errors():
+    with pytest.raises(ConfigError, match="reducer"):
+        TopicModel(FakeEmbedder(), reducer="tsne").fit(DOCS)
+    with pytest.raises(ConfigError, match="representation"):
+        TopicModel(FakeEmbedder(), representation="llm").fit(DOCS)
+    with pytest.raises(ConfigError, match="nr_topics"):
+        TopicModel(FakeEmbedder(), nr_topics=1).fit(DOCS)
+    with pytest.raises(ConfigError, match="embedder"):
+        TopicModel(None).fit(DOCS)
+    with pytest.raises(DataError, match="single string"):
+        TopicModel(FakeEmbedder()).fit("نص واحد")
+
+
+def test_adapter_puts_tfidf_words_in_the_svd_space(kmeans_tfidf):
+    adapter = kmeans_tfidf.model_.embedding_model
+    assert type(adapter).__name__ == "EmbedderAdapter"
+    vectors = adapter.embed_words(["نفط", "هجوم"])
+    assert vectors.shape == (2, kmeans_tfidf.svd_.n_components)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert adapter.embed([]).shape == (0, kmeans_tfidf.svd_.n_components)
+
+
+def test_presets_and_default_cluster_size():
+    embedder = FakeEmbedder()
+    assert factories.bertopic_kmeans(embedder).transform_mode == "parity"
+    assert factories.bertopic(embedder).transform_mode == "similarity"
+    guided = factories.bertopic_guided(embedder, {"security": ["هجوم"]})
+    assert guided.seed_words == {"security": ["هجوم"]}
+    assert factories.default_min_cluster_size(120) == 10
+    assert factories.default_min_cluster_size(20) == 5
+    assert factories.default_min_cluster_size(100_000) == 500
+
+
+def test_import_is_light():
+    code = (
+        "import sys, arnews_ml.topics, arnews_ml.topics.model; "
+        "print([m for m in ('bertopic', 'umap', 'hdbscan') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    import arnews_ml.topics as topics
+
+    assert all(getattr(topics, name) is not None for name in topics.__all__)
+
+
+@pytest.mark.slow
+def test_bertopic_umap_hdbscan_seeded_and_reloads_by_similarity(tmp_path):
+    options = {"min_df": 2, "seed": 7}
+    model = TopicModel(TfidfEmbedder(min_df=1), **options).fit(DOCS)
+    again = TopicModel(TfidfEmbedder(min_df=1), **options).fit(DOCS)
+    assert model.topics_.tolist() == again.topics_.tolist()  # UMAP random_state: repeatable
+    assert model.model_.umap_model.random_state == 7
+    assert purity(model.topics_, LABELS) >= 0.9
+    assert_clean_words(model)
+    path = save_bundle(model, tmp_path / "umap" / "bundle")
+    assert read_manifest(path)["transform_mode"] == "similarity"
+    loaded = load_bundle(path)
+    # BERTopic's documented safetensors behaviour: UMAP and HDBSCAN are not saved, a reloaded
+    # model assigns each document to the topic whose embedding is most similar. It is
+    # deterministic and agrees with the fitted topics for most non-outlier documents.
+    first, second = loaded.transform(DOCS), load_bundle(path).transform(DOCS)
+    assert first[0].tolist() == second[0].tolist()
+    kept = model.topics_ != -1
+    assert (first[0][kept] == model.topics_[kept]).mean() >= 0.6
+
+
+@pytest.mark.slow
+def test_guided_bertopic_with_umap():
+    seeds = {"security": ["داعش", "تفجير"], "foreign_forces": ["القوات", "التحالف"]}
+    model = factories.bertopic_guided(TfidfEmbedder(min_df=1), seeds, min_df=2).fit(DOCS)
+    assert_clean_words(model)
+    words = {w for ws in model.top_words(10).values() for w in ws}
+    assert {"داعش", "تفجير"} & words
