@@ -63,20 +63,34 @@ def summarize_corpus(
     summary["n_read"] = int(report.n_read)
     summary["n_quarantined"] = int(report.n_read - report.n_kept)
     summary["quarantine_reasons"] = {str(k): int(v) for k, v in report.counts_by_reason().items()}
-    summary["boilerplate_lines"] = [dict(row) for row in boilerplate_lines]
+    summary["boilerplate_lines"] = _distinct_lines(boilerplate_lines)
     return summary
+
+
+def _distinct_lines(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per learned line: a line learned for a source and also across all sources
+    ("*") is listed under its source only."""
+    per_source = {row["line"] for row in rows if row["source"] != "*"}
+    kept = [dict(row) for row in rows if row["source"] != "*" or row["line"] not in per_source]
+    return sorted(kept, key=lambda row: (-int(row["n_docs"]), str(row["source"]), row["line"]))
 
 
 def format_summary(summary: dict[str, Any], *, max_lines: int = 12) -> str:
     """Render `summarize_corpus` output as an aligned plain-text block for the terminal."""
     out: list[str] = []
     n = summary["documents"]
-    out.append(f"documents        {n:,} (read {summary['n_read']:,}, quarantined {summary['n_quarantined']:,})")
+    out.append(
+        f"documents        {n:,} (read {summary['n_read']:,}, quarantined {summary['n_quarantined']:,})"
+    )
     for reason, count in summary["quarantine_reasons"].items():
         out.append(f"  quarantined    {count:,} x {reason}")
     if "splits" in summary:
-        out.append("splits           " + ", ".join(f"{k} {v:,}" for k, v in summary["splits"].items()))
-    out.append(f"words/document   mean {summary['words_mean']:.0f}, median {summary['words_median']:.0f}")
+        out.append(
+            "splits           " + ", ".join(f"{k} {v:,}" for k, v in summary["splits"].items())
+        )
+    out.append(
+        f"words/document   mean {summary['words_mean']:.0f}, median {summary['words_median']:.0f}"
+    )
     out.append(
         f"labels           {len(summary['label_counts'])} "
         f"(multi-label share {summary['multilabel_share']:.1%}, unlabelled {summary['unlabelled']:,})"

@@ -1,0 +1,97 @@
+"""Wiring shared by the tasks: config -> corpus, cleaner, tracker, output folder."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from arnews_ml.config import instantiate, to_container
+from arnews_ml.data.corpus import Corpus
+from arnews_ml.exceptions import ConfigError
+from arnews_ml.text.cleaner import TextCleaner
+from arnews_ml.tracking.base import NullTracker, Tracker
+
+__all__ = [
+    "QUARANTINE_FILE",
+    "build_cleaner",
+    "data_fingerprint",
+    "load_data",
+    "make_tracker",
+    "output_dir",
+    "split_options",
+]
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_FILE = "quarantine.jsonl"
+
+
+def output_dir(cfg: Any) -> Path:
+    """The run's output folder: `paths.output_dir`, else Hydra's run dir, else a new temp dir."""
+    configured = cfg.get("paths", {}).get("output_dir") if hasattr(cfg, "get") else None
+    if configured:
+        path = Path(str(configured))
+    else:
+        try:
+            from hydra.core.hydra_config import HydraConfig
+
+            path = Path(HydraConfig.get().runtime.output_dir)
+        except ValueError:  # not inside a Hydra app (tests, notebooks)
+            path = Path(tempfile.mkdtemp(prefix="arnews-run-"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def split_options(cfg: Any) -> dict[str, Any]:
+    """The `data.split` options as plain keyword arguments of `split_corpus`."""
+    data_cfg = to_container(cfg.data)
+    return dict(data_cfg.get("split") or {})
+
+
+def load_data(cfg: Any, out_dir: Path) -> Corpus:
+    """Load the corpus named by the `data` config group; bad rows go to the output folder."""
+    data_cfg = to_container(cfg.data)
+    data_cfg.pop("split", None)
+    if not data_cfg.get("quarantine_path"):
+        data_cfg["quarantine_path"] = str(out_dir / QUARANTINE_FILE)
+    corpus = instantiate(data_cfg, expected_type=Corpus, name="data")
+    report = corpus.report
+    log.info(
+        "corpus loaded documents=%d read=%d quarantined=%d labels=%d multilabel=%s",
+        corpus.n_docs,
+        report.n_read,
+        report.n_read - report.n_kept,
+        len(corpus.label_set),
+        corpus.is_multilabel,
+    )
+    return corpus
+
+
+def build_cleaner(cfg: Any) -> TextCleaner:
+    """An unfitted TextCleaner from the `text` config group."""
+    return TextCleaner.from_config(to_container(cfg.text))
+
+
+def data_fingerprint(corpus: Corpus) -> str:
+    """A short content hash of the corpus (ids, texts and labels), for run tags."""
+    digest = hashlib.sha256()
+    for row in corpus.frame[["id", "text", "labels"]].itertuples(index=False):
+        digest.update(f"{row.id}\x1f{row.text}\x1f{'|'.join(row.labels)}\x1e".encode())
+    return digest.hexdigest()[:16]
+
+
+def make_tracker(cfg: Any) -> Tracker:
+    """The tracker named by `tracking.kind` (`mlflow` or `none`)."""
+    kind = cfg.tracking.kind
+    if kind == "none":
+        return NullTracker()
+    if kind == "mlflow":
+        from arnews_ml.tracking.mlflow_tracker import MlflowTracker
+
+        return MlflowTracker(
+            tracking_uri=cfg.tracking.get("tracking_uri"), experiment=cfg.tracking.experiment
+        )
+    raise ConfigError(f"tracking.kind must be 'mlflow' or 'none', got {kind!r}.")

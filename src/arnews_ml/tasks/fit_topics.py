@@ -1,0 +1,319 @@
+"""Task: fit, evaluate, analyse, save and log a topic model from a composed `topics` config."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arnews_ml.config import instantiate, to_container
+from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
+from arnews_ml.exceptions import ConfigError, DataError
+from arnews_ml.persist import save_bundle
+from arnews_ml.tasks.common import (
+    build_cleaner,
+    data_fingerprint,
+    load_data,
+    make_tracker,
+    output_dir,
+)
+from arnews_ml.text.cleaner import TextCleaner
+from arnews_ml.text.normalize import Normalizer
+from arnews_ml.topics import analysis, plots
+from arnews_ml.topics.metrics import (
+    TOPIC_LABEL_TABLE_FILE,
+    evaluate_topics,
+    label_alignment,
+    topic_label_table,
+    topic_stability,
+)
+from arnews_ml.topics.model import TopicModel
+from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker, flatten_config
+
+__all__ = ["LIGHT_CLEANING", "TopicsResult", "fit_topics", "format_topics_result"]
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.yaml"
+TOPIC_TABLE_FILE = "topics.csv"
+METRICS_FILE = "topic_metrics.json"
+BUNDLE_DIR = "model"
+
+#: What the embedder sees: boilerplate out, markup and links out, nothing else changed, so
+#: sentence-transformers models get text close to what they were trained on. Topic words come
+#: from the fully normalised text (the `text.normalize` switches) through the Arabic analyzer.
+LIGHT_CLEANING = {
+    "html": True,
+    "nfkc": True,
+    "urls": True,
+    "emails": True,
+    "hashtags": True,
+    "tatweel": True,
+    "diacritics": False,
+    "alef": False,
+    "alef_maqsura": False,
+    "ta_marbuta": False,
+    "hamza_carriers": False,
+    "digits": False,
+    "punctuation": False,
+    "whitespace": True,
+}
+
+
+@dataclass
+class TopicsResult:
+    """What a topic-model run produced."""
+
+    run_id: str | None
+    metrics: dict[str, float]
+    topic_table: pd.DataFrame
+    output_dir: Path
+    bundle_dir: Path
+    model_uri: str | None = None
+    registered_version: str | None = None
+    artifacts: list[Path] = field(default_factory=list)
+
+
+def _seeds(cfg: Any) -> list[int]:
+    seeds = cfg.topic_model.get("seeds")
+    if seeds is None:
+        return [int(cfg.topic_model.get("seed", cfg.seed))]
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ConfigError("topic_model.seeds is empty; give at least one seed, e.g. [1,2,3].")
+    return seeds
+
+
+def _build_model(cfg: Any, embedder: Any, seed: int) -> TopicModel:
+    model_cfg = to_container(cfg.topic_model)
+    model_cfg.pop("seeds", None)
+    model_cfg["seed"] = seed
+    return instantiate(model_cfg, expected_type=TopicModel, name="topic_model", embedder=embedder)
+
+
+def _analysis_artifacts(
+    out: Path, cfg: Any, model: TopicModel, frame: pd.DataFrame, html: bool
+) -> list[Path]:
+    labels = model.topic_labels_
+    top_k = int(cfg.analysis.top_k)
+    paths: list[Path] = []
+    docs = analysis.document_topics_frame(
+        frame["id"].tolist(),
+        frame["date"],
+        frame["source"].tolist(),
+        frame["labels"].tolist(),
+        model.topics_,
+        model.scores_,
+        topic_labels=labels,
+    )
+    paths.append(analysis.write_document_topics(docs, out / analysis.DOCUMENT_TOPICS_FILE))
+
+    charts: list[tuple[pd.DataFrame, str, str, str, bool]] = []
+    if frame["date"].notna().any():
+        over_time = analysis.topics_over_time(
+            model.topics_, frame["date"], freq=cfg.analysis.time_bin, topic_labels=labels
+        )
+        charts.append(
+            (
+                over_time,
+                analysis.TOPICS_OVER_TIME_FILE,
+                plots.TOPICS_OVER_TIME_HTML,
+                plots.TOPICS_OVER_TIME_PNG,
+                True,
+            )
+        )
+    if (frame["source"] != "").any():
+        per_source = analysis.topics_per_group(
+            model.topics_, frame["source"].tolist(), topic_labels=labels, group_name="source"
+        )
+        charts.append(
+            (
+                per_source,
+                analysis.TOPICS_PER_SOURCE_FILE,
+                plots.TOPICS_PER_SOURCE_HTML,
+                plots.TOPICS_PER_SOURCE_PNG,
+                False,
+            )
+        )
+    if frame["labels"].map(len).any():
+        per_label = analysis.topics_per_group(
+            model.topics_, frame["labels"].tolist(), topic_labels=labels, group_name="label"
+        )
+        charts.append(
+            (
+                per_label,
+                analysis.TOPICS_PER_LABEL_FILE,
+                plots.TOPICS_PER_LABEL_HTML,
+                plots.TOPICS_PER_LABEL_PNG,
+                False,
+            )
+        )
+    for table, csv_name, html_name, png_name, is_time in charts:
+        table.to_csv(out / csv_name, index=False, encoding="utf-8-sig")
+        paths.append(out / csv_name)
+        static = plots.topics_over_time_static if is_time else plots.topics_per_group_static
+        paths.append(plots.write_png(static(table, top_k), out / png_name))
+        if html:
+            figure = plots.topics_over_time_figure if is_time else plots.topics_per_group_figure
+            paths.append(plots.write_html(figure(table, top_k), out / html_name))
+    return paths
+
+
+def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
+    """Fit, evaluate, analyse, save and log a topic model as the `topics` config says.
+
+    Steps: load and validate the corpus; learn boilerplate; embed the lightly cleaned text
+    (cached when the embedder allows); fit the topic model once per seed; score every model
+    (npmi, c_v, topic_diversity, n_topics, outlier_ratio, fit_seconds; label_nmi/label_ari
+    when the corpus has labels; stability across seeds); write the topic table, document-topic
+    assignments and topics over time / per source / per label; save the bundle and log it.
+
+    Args:
+        cfg: A composed `topics` config.
+        tracker: Where to log; default from `tracking.kind`.
+
+    Returns:
+        A TopicsResult with the run id, the metrics and the topic table.
+    """
+    out = output_dir(cfg)
+    tracker = tracker if tracker is not None else make_tracker(cfg)
+    resolved = to_container(cfg)
+    seeds = _seeds(cfg)
+    option = str(cfg.topic_model.get("backend"))
+    run_name = cfg.get("run_name") or f"topics-{option}-{cfg.topic_model.get('clusterer', '')}"
+
+    with tracker.run(run_name=run_name, tags={"arnews_ml.task": "topics"}) as run_id:
+        from omegaconf import OmegaConf
+
+        (out / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+        tracker.log_params(flatten_config(resolved))
+        tracker.log_artifact(out / CONFIG_FILE)
+
+        corpus = load_data(cfg, out)
+        if corpus.n_docs < 20:
+            raise DataError(
+                f"A topic model needs at least 20 documents; the corpus has {corpus.n_docs} "
+                "after validation (see the quarantine file)."
+            )
+        tracker.set_tags({TAG_DATA_FINGERPRINT: data_fingerprint(corpus)})
+        frame = corpus.frame
+        texts = frame["text"].tolist()
+        sources = frame["source"].tolist()
+        cleaner = build_cleaner(cfg).fit(texts, sources)
+        topic_texts = cleaner.transform(texts, sources)
+        light = TextCleaner(Normalizer.from_config(LIGHT_CLEANING), cleaner.boilerplate)
+        embed_texts = light.transform(texts, sources)
+
+        embedder = instantiate(cfg.embedder, name="embedder")
+        cached = None
+        if cfg.cache.enabled and getattr(embedder, "cacheable", False):
+            cached = CachedEmbedder(embedder, EmbeddingCache(cfg.cache.dir))
+
+        runs: list[TopicModel] = []
+        for seed in seeds:
+            model = _build_model(cfg, cached if cached is not None else embedder, seed)
+            log.info("fitting topic model seed=%d documents=%d", seed, len(topic_texts))
+            runs.append(model.fit(topic_texts, embed_texts))
+        model = runs[0]
+
+        analyzer = model.vectorizer_.build_analyzer()
+        tokens = [analyzer(doc) for doc in topic_texts]
+        metrics = evaluate_topics(
+            model.topic_words_,
+            tokens,
+            doc_topics=model.topics_,
+            outlier_ratio=model.outlier_ratio_,
+            fit_seconds=model.fit_seconds_,
+        )
+        metrics["embed_seconds"] = float(model.embed_seconds_)
+        metrics["n_docs"] = float(len(frame))
+        artifacts: list[Path] = []
+        if frame["labels"].map(len).any():
+            alignment = label_alignment(model.topics_, frame["labels"].tolist())
+            metrics["label_nmi"] = float(alignment["label_nmi"])
+            metrics["label_ari"] = float(alignment["label_ari"])
+            table = topic_label_table(model.topics_, frame["labels"].tolist(), model.topic_labels_)
+            table.to_csv(out / TOPIC_LABEL_TABLE_FILE, encoding="utf-8-sig")
+            artifacts.append(out / TOPIC_LABEL_TABLE_FILE)
+        if len(runs) > 1:
+            stability = topic_stability([r.top_words(10) for r in runs], top_n=10)
+            metrics.update({k: float(v) for k, v in stability.items()})
+            for seed, other in zip(seeds[1:], runs[1:], strict=True):
+                metrics[f"n_topics_seed_{seed}"] = float(len(other.topic_words_))
+        if cached is not None:
+            metrics.update({k: float(v) for k, v in cached.stats().items()})
+        tracker.log_metrics(metrics)
+
+        topic_table = model.get_topic_table(n_docs=int(cfg.analysis.representative_docs))
+        topic_table.to_csv(out / TOPIC_TABLE_FILE, index=False, encoding="utf-8-sig")
+        (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        artifacts += [out / TOPIC_TABLE_FILE, out / METRICS_FILE]
+        artifacts += _analysis_artifacts(out, cfg, model, frame, bool(cfg.analysis.html))
+        for path in artifacts:
+            tracker.log_artifact(path)
+
+        bundle_dir = save_bundle(model, out / BUNDLE_DIR, overwrite=True)
+        model_uri = registered = None
+        if cfg.tracking.log_model:
+            info = tracker.log_model(
+                bundle_dir,
+                name="model",
+                registered_model_name=cfg.tracking.get("registered_model"),
+                input_example=embed_texts[:2],
+            )
+            model_uri, registered = info.model_uri, info.registered_model_version
+        log.info(
+            "topics run finished run_id=%s n_topics=%d npmi=%.4f",
+            run_id,
+            int(metrics["n_topics"]),
+            metrics["npmi"],
+        )
+
+    return TopicsResult(
+        run_id=run_id,
+        metrics=metrics,
+        topic_table=topic_table,
+        output_dir=out,
+        bundle_dir=bundle_dir,
+        model_uri=model_uri,
+        registered_version=registered,
+        artifacts=artifacts,
+    )
+
+
+def format_topics_result(result: TopicsResult, head: int = 10) -> str:
+    """A short terminal summary: the metrics and the head of the topic table."""
+    m = result.metrics
+    keys = [
+        "n_topics",
+        "outlier_ratio",
+        "npmi",
+        "c_v",
+        "topic_diversity",
+        "label_nmi",
+        "label_ari",
+        "stability_overlap",
+        "fit_seconds",
+    ]
+    lines = [f"run id           {result.run_id}"]
+    lines += [
+        f"{k:<16} {m[k]:.4f}" if k != "n_topics" else f"{k:<16} {int(m[k])}" for k in keys if k in m
+    ]
+    lines.append("topics (id, size, label, top words):")
+    for row in result.topic_table.head(head).itertuples(index=False):
+        words = " ".join(str(row.top_words).split()[:8])
+        lines.append(f"  {row.topic:>3} {row.size:>6}  {row.label[:30]:<30} {words}")
+    lines.append(f"model bundle     {result.bundle_dir}")
+    if result.model_uri:
+        version = (
+            f" (registered version {result.registered_version})"
+            if result.registered_version
+            else ""
+        )
+        lines.append(f"model uri        {result.model_uri}{version}")
+    lines.append(f"outputs          {result.output_dir}")
+    return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""Task: label (and topic-tag) the articles of a file with saved models; the arnews-predict CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import pandas as pd
+
+from arnews_ml.data.io import read_table
+from arnews_ml.data.schema import ColumnMap
+from arnews_ml.exceptions import ArnewsError
+
+__all__ = ["PredictSummary", "main", "predict_file", "predict_frame"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PredictSummary:
+    """Counts of a prediction run."""
+
+    n_rows: int = 0
+    n_predicted: int = 0
+    n_bad: int = 0
+    bad_reasons: dict[str, int] = field(default_factory=dict)
+    output: str = "-"
+
+
+def predict_frame(models: Sequence[Any], texts: list[str]) -> pd.DataFrame:
+    """Run every model on the same texts and put their outputs side by side.
+
+    When several models share one embedder (same spec), the articles are embedded once and
+    the embeddings are handed to each model (`predict_frame_embedded`).
+    """
+    frames = []
+    shared: dict[str, Any] = {}
+    for model in models:
+        embedder = getattr(model, "embedder", None)
+        spec_key = embedder.spec.key() if embedder is not None and len(models) > 1 else None
+        if spec_key is not None and hasattr(model, "predict_frame_embedded"):
+            if spec_key not in shared:
+                shared[spec_key] = model.embed(texts)
+            frames.append(model.predict_frame_embedded(texts, shared[spec_key]))
+        else:
+            frames.append(model.predict_frame(texts))
+    out = pd.concat([f.reset_index(drop=True) for f in frames], axis=1)
+    return out.loc[:, ~out.columns.duplicated()]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _batches(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def _bad_reason(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return "text is missing"
+    if not text.strip():
+        return "text is empty"
+    return None
+
+
+def predict_file(
+    models: Sequence[Any],
+    input_path: str | Path,
+    output: TextIO,
+    *,
+    text_column: str = "text",
+    id_column: str = "id",
+    encoding: str = "auto",
+    batch_size: int = 256,
+    progress: bool = True,
+) -> PredictSummary:
+    """Predict every article of a file and write one JSON line per input row.
+
+    Rows whose text is missing or empty are written with an `error` field instead of
+    predictions, counted, and reported; they never stop the run.
+
+    Args:
+        models: Loaded models (classifier and/or topic model bundles).
+        input_path: Any file or folder `load_corpus` reads.
+        output: Where the JSONL goes (an open text stream).
+        text_column: Input column holding the article text.
+        id_column: Input column holding the article id (generated `<file>:<row>` if absent).
+        encoding: `auto`, `utf-8` or `cp1256`.
+        batch_size: Articles per batch.
+        progress: Show a progress bar on stderr.
+
+    Returns:
+        The counts.
+    """
+    from tqdm.auto import tqdm
+
+    frame = read_table(input_path, ColumnMap(text=text_column, id=id_column), encoding=encoding)
+    summary = PredictSummary(n_rows=len(frame))
+    reasons = [_bad_reason(t) for t in frame["text"]]
+    ok = np.array([r is None for r in reasons])
+    for reason in reasons:
+        if reason is not None:
+            summary.bad_reasons[reason] = summary.bad_reasons.get(reason, 0) + 1
+    summary.n_bad = int((~ok).sum())
+    ids = frame["id"].astype(str).tolist()
+    texts = frame["text"].tolist()
+
+    bar = tqdm(total=len(frame), desc="predict", unit="doc", disable=not progress, file=sys.stderr)
+    for part in _batches(len(frame), batch_size):
+        rows = np.arange(part.start, part.stop)
+        good = rows[ok[part]]
+        preds = predict_frame(models, [texts[i] for i in good]) if len(good) else None
+        records = {}
+        if preds is not None:
+            for i, (_, pred) in zip(good, preds.iterrows(), strict=True):
+                records[i] = {k: _jsonable(v) for k, v in pred.items()}
+        for i in rows:
+            line = {"id": ids[i]}
+            if i in records:
+                line.update(records[i])
+            else:
+                line["error"] = reasons[i]
+            output.write(json.dumps(line, ensure_ascii=False) + "\n")
+        summary.n_predicted += len(good)
+        bar.update(len(rows))
+    bar.close()
+    return summary
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arnews-predict",
+        description="Label and topic-tag the articles of a file with saved arnews_ml models.",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        help="Bundle folder or MLflow model URI (models:/name/version, models:/name@alias, "
+        "runs:/...). Give it twice for a classifier and a topic model.",
+    )
+    parser.add_argument(
+        "--input", required=True, help="CSV, TSV, JSONL(.gz), Parquet or a text folder."
+    )
+    parser.add_argument(
+        "--output", default="-", help="Output JSONL file (default: standard output)."
+    )
+    parser.add_argument("--text-column", default="text", help="Column with the article text.")
+    parser.add_argument("--id-column", default="id", help="Column with the article id.")
+    parser.add_argument("--encoding", default="auto", help="auto, utf-8 or cp1256.")
+    parser.add_argument("--batch-size", type=int, default=256, help="Articles per batch.")
+    parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `arnews-predict`; returns the exit status (0 ok, 2 on a usage/data error)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from arnews_ml.inference import load_model
+
+    try:
+        models = [load_model(uri) for uri in args.model]
+        if args.output == "-":
+            summary = predict_file(
+                models,
+                args.input,
+                sys.stdout,
+                text_column=args.text_column,
+                id_column=args.id_column,
+                encoding=args.encoding,
+                batch_size=args.batch_size,
+                progress=not args.no_progress,
+            )
+        else:
+            target = Path(args.output)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".partial")
+            try:
+                with tmp.open("w", encoding="utf-8") as handle:
+                    summary = predict_file(
+                        models,
+                        args.input,
+                        handle,
+                        text_column=args.text_column,
+                        id_column=args.id_column,
+                        encoding=args.encoding,
+                        batch_size=args.batch_size,
+                        progress=not args.no_progress,
+                    )
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # a failed run leaves no half-written output
+                raise
+            tmp.replace(target)
+            summary.output = str(target)
+    except ArnewsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"predicted {summary.n_predicted:,} of {summary.n_rows:,} rows -> {summary.output}",
+        file=sys.stderr,
+    )
+    if summary.n_bad:
+        detail = ", ".join(f"{n} {reason}" for reason, n in summary.bad_reasons.items())
+        print(
+            f"skipped {summary.n_bad:,} bad rows ({detail}); they carry an 'error' field",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,115 @@
+"""Every primary config and every group option composes; every _target_ builds."""
+
+from __future__ import annotations
+
+import pytest
+from omegaconf import OmegaConf
+
+from arnews_ml.config import CONFIG_DIR, compose, instantiate, register_resolvers
+from arnews_ml.exceptions import ConfigError
+
+PRIMARY = ["corpus", "train", "topics"]
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", PRIMARY)
+def test_primary_configs_compose_and_resolve(name: str) -> None:
+    cfg = compose(name)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert resolved["data"]["_target_"].startswith("arnews_ml.data.")
+    assert resolved["seed"] == cfg.seed
+
+
+@pytest.mark.parametrize("option", _options("classifier"))
+def test_every_classifier_builds_an_sklearn_estimator(option: str) -> None:
+    from sklearn.base import BaseEstimator
+
+    cfg = compose("train", [f"classifier={option}"])
+    head = instantiate(cfg.classifier, expected_type=BaseEstimator, name="classifier")
+    assert head.get_params()  # a real, unwrapped estimator
+
+
+@pytest.mark.parametrize("option", _options("embedder"))
+def test_every_embedder_config_builds(option: str, tiny_st_model) -> None:
+    # The sentence-transformers option names a hub model; offline, point it at a local one.
+    local = [f"embedder.model={tiny_st_model}"] if option == "sentence_transformer" else []
+    cfg = compose("train", [f"embedder={option}", *local])
+    embedder = instantiate(cfg.embedder, name="embedder")
+    assert embedder.spec.kind == option
+
+
+@pytest.mark.parametrize("option", _options("data"))
+def test_every_data_option_composes(option: str) -> None:
+    cfg = compose("train", [f"data={option}"])
+    assert set(cfg.data.split) >= {"method", "val_size", "test_size", "seed"}
+
+
+@pytest.mark.parametrize("option", _options("text"))
+def test_every_text_option_builds_a_cleaner(option: str) -> None:
+    from arnews_ml.tasks.common import build_cleaner
+
+    cfg = compose("train", [f"text={option}"])
+    cleaner = build_cleaner(cfg)
+    assert cleaner.fit_transform(["  كَتَبَ   الطالبُ  "]) == ["كتب الطالب"]
+
+
+@pytest.mark.parametrize("option", _options("tracking"))
+def test_every_tracking_option_composes(option: str) -> None:
+    cfg = compose("train", [f"tracking={option}"])
+    assert cfg.tracking.kind == option
+
+
+@pytest.mark.parametrize("option", _options("experiment"))
+def test_every_experiment_preset_composes(option: str) -> None:
+    cfg = compose("train", [f"experiment={option}"])
+    assert OmegaConf.to_container(cfg, resolve=False)
+
+
+def test_tuple_resolver_gives_tuples() -> None:
+    register_resolvers()
+    cfg = OmegaConf.create({"r": "${tuple:1,2}"})
+    assert cfg.r == (1, 2)
+
+
+def test_instantiate_refuses_targets_outside_the_allow_list() -> None:
+    with pytest.raises(ConfigError, match=r"os\.system"):
+        instantiate({"_target_": "os.system", "command": "true"}, name="evil")
+
+
+def test_instantiate_refuses_nested_targets_outside_the_allow_list() -> None:
+    cfg = {"_target_": "sklearn.pipeline.make_pipeline", "steps": [{"_target_": "subprocess.run"}]}
+    with pytest.raises(ConfigError, match=r"subprocess\.run"):
+        instantiate(cfg, name="pipe")
+
+
+def test_instantiate_converts_containers_and_checks_the_type() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    cfg = OmegaConf.create(
+        {"_target_": "sklearn.feature_extraction.text.CountVectorizer", "stop_words": ["x"]}
+    )
+    vec = instantiate(cfg, expected_type=CountVectorizer)
+    assert type(vec.stop_words) is list
+    with pytest.raises(ConfigError, match="is required here"):
+        instantiate(cfg, expected_type=dict, name="vectorizer")
+
+
+def test_instantiate_without_target_names_the_key() -> None:
+    with pytest.raises(ConfigError, match="'classifier' has no _target_"):
+        instantiate({"C": 1.0}, name="classifier")
+
+
+@pytest.mark.parametrize("option", _options("topic_model"))
+def test_every_topic_model_option_builds(option: str) -> None:
+    from arnews_ml.tasks.fit_topics import _build_model
+    from arnews_ml.testing import FakeEmbedder
+    from arnews_ml.topics.model import TopicModel
+
+    cfg = compose("topics", [f"topic_model={option}"])
+    model = _build_model(cfg, FakeEmbedder(), seed=3)
+    assert isinstance(model, TopicModel)
+    assert model.seed == 3
+    assert model.backend == cfg.topic_model.backend
