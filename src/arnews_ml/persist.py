@@ -41,6 +41,7 @@ __all__ = [
     "load_skops",
     "package_version",
     "read_manifest",
+    "resolve_class",
     "save_bundle",
 ]
 
@@ -422,16 +423,34 @@ def _check_format_version(manifest: Mapping[str, Any], directory: Path) -> None:
 
 
 def _resolve_class(manifest: Mapping[str, Any], directory: Path) -> type:
-    spec = manifest.get("class")
+    return resolve_class(
+        manifest.get("class"), directory, written_by=str(manifest.get("package_version", "unknown"))
+    )
+
+
+def resolve_class(
+    spec: Any, directory: Path, *, what: str = "class", written_by: str = "unknown"
+) -> type:
+    """Import the class a bundle names as ``"module:QualName"``, only under the trusted prefixes.
+
+    Args:
+        spec: The ``"module:QualName"`` string from a manifest.
+        directory: The bundle (for messages).
+        what: What the class is for, in messages ("class", "cleaner class", ...).
+        written_by: The arnews_ml version that wrote the bundle, if known (for messages).
+
+    Raises:
+        ArtifactError: A malformed spec, an untrusted module, or a class this version lacks.
+    """
     if not isinstance(spec, str) or ":" not in spec:
         raise ArtifactError(
-            f"The bundle {directory} has no valid 'class' entry ({spec!r}, expected "
+            f"The bundle {directory} has no valid {what} entry ({spec!r}, expected "
             "'module:QualName'). Re-export it."
         )
     module_name, qualname = spec.split(":", 1)
     if not module_name.startswith(TRUSTED_CLASS_PREFIXES):
         raise ArtifactError(
-            f"The bundle {directory} names class {spec!r}; only classes under "
+            f"The bundle {directory} names {what} {spec!r}; only classes under "
             f"{', '.join(TRUSTED_CLASS_PREFIXES)} are loaded. Re-export the model with arnews_ml."
         )
     try:
@@ -440,9 +459,9 @@ def _resolve_class(manifest: Mapping[str, Any], directory: Path) -> type:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as err:
         raise ArtifactError(
-            f"The bundle {directory} names class {spec!r}, which this version of arnews_ml "
+            f"The bundle {directory} names {what} {spec!r}, which this version of arnews_ml "
             f"({package_version()}) does not have: {err}. Install the arnews_ml version that "
-            f"wrote it ({manifest.get('package_version', 'unknown')})."
+            f"wrote it ({written_by})."
         ) from err
     if not isinstance(obj, type):
         raise ArtifactError(f"The bundle {directory} names {spec!r}, which is not a class.")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from arnews_ml.exceptions import ArtifactError
+from arnews_ml.persist import resolve_class
 
 __all__ = ["cleaner_entry", "load_cleaner"]
 
@@ -37,20 +37,10 @@ def load_cleaner(entry: Mapping[str, Any] | None, directory: Path) -> Any:
     """Rebuild a cleaner from :func:`cleaner_entry` output (only ``arnews_ml.`` classes)."""
     if entry is None:
         return None
-    path = str(entry.get("class", ""))
-    module_name, _, qualname = path.partition(":")
-    if not module_name.startswith(_TRUSTED_PREFIX) or not qualname:
+    cls = resolve_class(entry.get("class"), directory, what="cleaner class")
+    if not hasattr(cls, "from_dict"):
         raise ArtifactError(
-            f"The bundle {directory} names cleaner class {path!r}; only arnews_ml classes "
-            "('module:Class') are loaded. Re-export the model with arnews_ml."
+            f"The bundle {directory} names cleaner class {entry.get('class')!r}, which has no "
+            "from_dict(); re-export the model with this version of arnews_ml."
         )
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as err:
-        raise ArtifactError(
-            f"The bundle {directory} names cleaner class {path!r}, which this version of "
-            f"arnews_ml does not have ({err}). Install the version that wrote the bundle."
-        ) from err
-    return obj.from_dict(entry.get("state") or {})
+    return cls.from_dict(entry.get("state") or {})
