@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from arnews_ml.data.io import read_table
 from arnews_ml.data.schema import ColumnMap
 from arnews_ml.exceptions import ArnewsError
 
-__all__ = ["PredictSummary", "main", "predict_file", "predict_frame"]
+__all__ = ["PredictSummary", "main", "predict_file", "predict_frame", "share_embedder"]
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +36,39 @@ class PredictSummary:
     output: str = "-"
 
 
-def predict_frame(models: Sequence[Any], texts: list[str]) -> pd.DataFrame:
-    """Run every model on the same texts and put their outputs side by side.
+def share_embedder(models: Sequence[Any], cache_dir: str | Path) -> list[tuple[Any, Any]]:
+    """Let models with the same embedder (same spec) embed each article once between them.
 
-    When several models share one embedder (same spec), the articles are embedded once and
-    the embeddings are handed to each model (`predict_frame_embedded`).
+    Their embedders are replaced by one `CachedEmbedder` over a cache in `cache_dir`: the first
+    model to see an article embeds it, the others read the vectors back. Only cacheable
+    (dense, unfitted) embedders are shared; a TF-IDF embedder belongs to the model it was
+    fitted with.
+
+    Returns:
+        (model, original embedder) pairs, to put the originals back when done.
     """
-    frames = []
-    shared: dict[str, Any] = {}
+    from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
+
+    groups: dict[str, list[Any]] = {}
     for model in models:
         embedder = getattr(model, "embedder", None)
-        spec_key = embedder.spec.key() if embedder is not None and len(models) > 1 else None
-        if spec_key is not None and hasattr(model, "predict_frame_embedded"):
-            if spec_key not in shared:
-                shared[spec_key] = model.embed(texts)
-            frames.append(model.predict_frame_embedded(texts, shared[spec_key]))
-        else:
-            frames.append(model.predict_frame(texts))
-    out = pd.concat([f.reset_index(drop=True) for f in frames], axis=1)
+        if embedder is not None and getattr(embedder, "cacheable", False):
+            groups.setdefault(embedder.spec.key(), []).append(model)
+    replaced: list[tuple[Any, Any]] = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        wrapper = CachedEmbedder(members[0].embedder, EmbeddingCache(cache_dir))
+        for model in members:
+            replaced.append((model, model.embedder))
+            model.embedder = wrapper
+    return replaced
+
+
+def predict_frame(models: Sequence[Any], texts: list[str]) -> pd.DataFrame:
+    """Run every model on the same texts and put their outputs side by side (one row each)."""
+    frames = [model.predict_frame(texts).reset_index(drop=True) for model in models]
+    out = pd.concat(frames, axis=1)
     return out.loc[:, ~out.columns.duplicated()]
 
 
@@ -108,6 +124,37 @@ def predict_file(
     Returns:
         The counts.
     """
+    with tempfile.TemporaryDirectory(prefix="arnews-predict-") as scratch:
+        replaced = share_embedder(models, scratch) if len(models) > 1 else []
+        if replaced:
+            log.info("%d models share one embedder: each article is embedded once", len(replaced))
+        try:
+            return _predict_rows(
+                models,
+                input_path,
+                output,
+                text_column=text_column,
+                id_column=id_column,
+                encoding=encoding,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        finally:
+            for model, original in replaced:
+                model.embedder = original
+
+
+def _predict_rows(
+    models: Sequence[Any],
+    input_path: str | Path,
+    output: TextIO,
+    *,
+    text_column: str,
+    id_column: str,
+    encoding: str,
+    batch_size: int,
+    progress: bool,
+) -> PredictSummary:
     from tqdm.auto import tqdm
 
     frame = read_table(input_path, ColumnMap(text=text_column, id=id_column), encoding=encoding)
