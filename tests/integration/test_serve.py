@@ -16,14 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from arnews_ml.persist import save_bundle
+from arnews_ml.classify.heads import logreg
+from arnews_ml.classify.model import TextClassifier
+from arnews_ml.data import load_sample
+from arnews_ml.embed import TfidfEmbedder
+from arnews_ml.persist import load_bundle, save_bundle
 from arnews_ml.tracking import MlflowTracker
-from arnews_ml.tracking._testing import EchoModel
 
 pytestmark = pytest.mark.slow
 
 READY_TIMEOUT_S = 90
-TEXTS = ["ارتفعت أسعار النفط إلى 85 دولاراً للبرميل", "فاز فريق الزوراء على الشرطة بهدفين"]
+TEXTS = [
+    "ارتفعت أسعار النفط في السوق وتراجع سعر صرف الدينار أمام الدولار",
+    "فاز نادي الزوراء على نادي الشرطة بهدفين في مباراة الدوري الممتاز",
+]
 
 
 def _free_port() -> int:
@@ -48,13 +54,23 @@ def _post_json(url: str, payload: object) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real classifier trained on the sample corpus (word TF-IDF + logistic regression)."""
+    frame = load_sample().frame
+    model = TextClassifier(TfidfEmbedder(analyzer="word"), logreg(C=10.0))
+    model.fit(frame["text"].tolist(), frame["labels"].tolist())
+    return save_bundle(model, tmp_path_factory.mktemp("bundle") / "classifier")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, bundle_dir: Path) -> Iterator[str]:
     root = tmp_path_factory.mktemp("serve")
     store = f"sqlite:///{root.as_posix()}/mlflow.db"
     tracker = MlflowTracker(tracking_uri=store, experiment="serve")
-    bundle = save_bundle(EchoModel(), root / "echo_bundle")
     with tracker.run("serve-test"):
-        result = tracker.log_model(bundle, registered_model_name="echo-serve", input_example=TEXTS)
+        result = tracker.log_model(
+            bundle_dir, registered_model_name="arnews-serve", input_example=TEXTS
+        )
     assert result.registered_model_version == 1
 
     port = _free_port()
@@ -74,7 +90,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "models",
                 "serve",
                 "-m",
-                "models:/echo-serve/1",
+                "models:/arnews-serve/1",
                 "--env-manager",
                 "local",
                 "-p",
@@ -121,21 +137,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait(timeout=15)
 
 
-def test_dataframe_records_get_predictions(server: str) -> None:
+def test_dataframe_records_get_the_bundles_predictions(server: str, bundle_dir: Path) -> None:
     status, body = _post_json(server, {"dataframe_records": [{"text": t} for t in TEXTS]})
     assert status == 200, body
-    assert json.loads(body) == {
-        "predictions": [
-            {"labels": ["a"], "score_a": 1.0, "score_b": 0.0},
-            {"labels": ["b"], "score_a": 0.0, "score_b": 1.0},
-        ]
-    }
+    predictions = json.loads(body)["predictions"]
+    expected = load_bundle(bundle_dir).predict_frame(TEXTS)
+    assert [p["labels"] for p in predictions] == expected["labels"].tolist()
+    assert "economy" in predictions[0]["labels"] and "sports" in predictions[1]["labels"]
+    for reply, (_, row) in zip(predictions, expected.iterrows(), strict=True):
+        for column in expected.columns.drop("labels"):
+            assert reply[column] == pytest.approx(row[column])
 
 
-def test_inputs_dict_gets_predictions(server: str) -> None:
+def test_inputs_dict_gets_predictions(server: str, bundle_dir: Path) -> None:
     status, body = _post_json(server, {"inputs": {"text": TEXTS}})
     assert status == 200, body
-    assert [p["labels"] for p in json.loads(body)["predictions"]] == [["a"], ["b"]]
+    expected = load_bundle(bundle_dir).predict(TEXTS)
+    assert [p["labels"] for p in json.loads(body)["predictions"]] == expected
 
 
 def test_missing_text_column_is_a_4xx_with_a_message(server: str) -> None:
