@@ -57,8 +57,9 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 ui: $(STAMP) ## Open the MLflow UI on the local store (http://127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
-benchmark: $(STAMP) ## Benchmarks on ../shared/data (quality, speed, memory)
+benchmark: $(STAMP) ## Benchmarks on ../shared/data (quality, speed, memory; ~30 min)
 	$(BIN)/python benchmarks/classification.py
+	$(BIN)/python benchmarks/topics.py
 
 clean: ## Remove caches and local run outputs (keeps .venv)
 	rm -rf .pytest_cache .ruff_cache outputs multirun .cache build dist src/*.egg-info
