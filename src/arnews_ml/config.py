@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from arnews_ml.exceptions import ConfigError
+from arnews_ml.exceptions import ArnewsError, ConfigError
 
 __all__ = [
     "ALLOWED_TARGET_PREFIXES",
@@ -115,6 +115,10 @@ def instantiate(
     try:
         obj = hydra_instantiate(plain, _convert_="all", **kwargs)
     except InstantiationException as err:
+        # A package error raised by the target itself (a missing corpus file, say) is the real
+        # message; Hydra's wrapper would bury it.
+        if isinstance(err.__cause__, ArnewsError):
+            raise err.__cause__ from None
         raise ConfigError(f"Could not build '{name or plain['_target_']}': {err}") from err
     if expected_type is not None and not isinstance(obj, expected_type):
         expected = (

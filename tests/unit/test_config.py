@@ -113,3 +113,11 @@ def test_every_topic_model_option_builds(option: str) -> None:
     assert isinstance(model, TopicModel)
     assert model.seed == 3
     assert model.backend == cfg.topic_model.backend
+
+
+def test_package_errors_raised_by_a_target_come_through_unwrapped(tmp_path) -> None:
+    from arnews_ml.exceptions import DataError
+
+    cfg = {"_target_": "arnews_ml.data.load_corpus", "path": str(tmp_path / "absent.csv")}
+    with pytest.raises(DataError, match="absent.csv"):
+        instantiate(cfg, name="data")

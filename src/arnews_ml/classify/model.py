@@ -56,6 +56,10 @@ class TextClassifier(BaseEstimator):
             ``list[str] -> list[str]`` (e.g. ``TextCleaner``). To be saved in a bundle it needs
             ``to_dict()`` and a ``from_dict()`` classmethod and must live under ``arnews_ml.``.
         random_state: Seed of the classifier chain.
+        n_jobs: Multi-label one-vs-rest only: fit this many labels at once, in joblib worker
+            processes (large arrays are memory-mapped, not copied). Not threads: liblinear's
+            random state is process-global, so threaded fits would not be reproducible.
+            ``None``: 1; ``-1``: all CPU cores.
 
     Attributes:
         labels_: Sorted label names; the column order of every score matrix.
@@ -82,6 +86,7 @@ class TextClassifier(BaseEstimator):
         min_labels: int = 1,
         cleaner: Callable[[list[str]], list[str]] | None = None,
         random_state: int | None = 0,
+        n_jobs: int | None = None,
     ) -> None:
         self.embedder = embedder
         self.head = head
@@ -91,6 +96,7 @@ class TextClassifier(BaseEstimator):
         self.min_labels = min_labels
         self.cleaner = cleaner
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fitting
 
@@ -219,8 +225,10 @@ class TextClassifier(BaseEstimator):
             head = (
                 ClassifierChain(base, order=None, random_state=self.random_state)
                 if self.chain
-                else OneVsRestClassifier(base, n_jobs=None)
+                else OneVsRestClassifier(base, n_jobs=self.n_jobs)
             )
+            # Process workers, not threads: liblinear draws from the C library's global rand(),
+            # so labels fitted in threads of one process are not bit-reproducible.
             head.fit(X, Y)
         else:
             head = base
@@ -264,7 +272,8 @@ class TextClassifier(BaseEstimator):
                 f"TextClassifier 'cleaner' must be callable (list[str] -> list[str]); "
                 f"received {type(self.cleaner).__name__}."
             )
-        cleaned = list(cleaned)
+        if not isinstance(cleaned, list):  # a list subclass may carry what was applied
+            cleaned = list(cleaned)
         if len(cleaned) != len(texts):
             raise DataError(
                 f"The cleaner returned {len(cleaned)} texts for {len(texts)} articles; it must "

@@ -8,7 +8,23 @@ from typing import Any
 from arnews_ml.text.boilerplate import BoilerplateRemover
 from arnews_ml.text.normalize import Normalizer
 
-__all__ = ["TextCleaner"]
+__all__ = ["CleanedTexts", "TextCleaner"]
+
+
+class CleanedTexts(list):
+    """A plain list of cleaned texts that remembers the Normalizer already applied to them.
+
+    A later stage that would apply the same normalisation (the TF-IDF embedder) checks
+    ``normalizer`` and skips a second, identical pass over every article.
+
+    Args:
+        texts: The cleaned texts.
+        normalizer: The Normalizer applied to every one of them (None: none).
+    """
+
+    def __init__(self, texts: Sequence[str] = (), normalizer: Normalizer | None = None) -> None:
+        super().__init__(texts)
+        self.normalizer = normalizer
 
 
 class TextCleaner:
@@ -47,13 +63,18 @@ class TextCleaner:
         return self
 
     def transform(self, texts: Sequence[str], sources: Sequence[str] | None = None) -> list[str]:
-        """Clean articles: boilerplate lines out, then the normaliser."""
+        """Clean articles: boilerplate lines out, then the normaliser.
+
+        Returns:
+            A :class:`CleanedTexts` list (it records the normaliser applied).
+        """
         out = list(texts)
         if self.boilerplate is not None:
             out = self.boilerplate.transform(out, sources)
-        if self.normalizer is not None:
-            out = [self.normalizer(t) for t in out]
-        return out
+        normalizer = self.normalizer
+        if normalizer is not None:
+            out = [normalizer(t) for t in out]
+        return CleanedTexts(out, normalizer)
 
     def fit_transform(
         self, texts: Sequence[str], sources: Sequence[str] | None = None

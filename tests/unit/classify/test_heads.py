@@ -101,3 +101,12 @@ def test_check_head_fits_names_the_problem():
         )
     # one-vs-rest tolerates a label on every article (a constant predictor)
     heads.check_head_fits(heads.logreg(), full, ["a", "b"], multilabel=True, chain=False)
+
+
+def test_svm_is_a_plain_linear_svm_scored_by_its_margin():
+    est = heads.svm()
+    assert isinstance(est, LinearSVC) and not hasattr(est, "predict_proba")
+    assert est.C == 1.0 and est.class_weight == "balanced"
+    assert heads.make_head("svm", C=0.5, random_state=4).get_params()["random_state"] == 4
+    X, y = _blobs()
+    assert (est.fit(X, y).predict(X) == y).mean() > 0.8

@@ -256,3 +256,15 @@ def test_init_stores_params_only_and_clone_works():
     assert not hasattr(head, "coef_")  # the head given is cloned, never fitted
     assert not hasattr(clone(clf2), "head_")
     assert isinstance(clf2.predict_scores(texts[:1]), pd.DataFrame)
+
+
+def test_one_vs_rest_in_parallel_gives_the_same_model():
+    texts, labels = make_corpus(multi=True)
+    serial = TextClassifier(FakeEmbedder(dim=32), heads.svm()).fit(texts, labels, texts, labels)
+    threaded = TextClassifier(FakeEmbedder(dim=32), heads.svm(), n_jobs=-1)
+    threaded.fit(texts, labels, texts, labels)
+    np.testing.assert_array_equal(
+        threaded.predict_scores(texts).to_numpy(), serial.predict_scores(texts).to_numpy()
+    )
+    np.testing.assert_array_equal(threaded.thresholds_, serial.thresholds_)
+    assert threaded.predict(texts) == serial.predict(texts)

@@ -154,3 +154,29 @@ def test_bad_parameters_and_tiny_corpus() -> None:
         TfidfEmbedder().fit([])
     with pytest.raises(Exception, match="not fitted"):
         TfidfEmbedder().encode(DOCS)
+
+
+def test_forked_word_part_gives_the_same_model() -> None:
+    serial = TfidfEmbedder(min_df=1, max_df=1.0).fit(DOCS)
+    forked = TfidfEmbedder(min_df=1, max_df=1.0, n_jobs=2)
+    assert forked._forks() or "fork" not in __import__("multiprocessing").get_all_start_methods()
+    forked.fit(DOCS)
+    assert forked.vectorizers_["word"].vocabulary_ == serial.vectorizers_["word"].vocabulary_
+    assert same_csr(forked.encode(DOCS), serial.encode(DOCS))
+    assert forked.spec == serial.spec  # n_jobs changes nothing learned
+    with pytest.raises(DataError, match="min_df"):
+        TfidfEmbedder(min_df=50, n_jobs=2).fit(DOCS)
+
+
+def test_texts_normalised_by_the_cleaner_are_not_normalised_again() -> None:
+    from arnews_ml.text.cleaner import CleanedTexts, TextCleaner
+    from arnews_ml.text.normalize import DEFAULT_NORMALIZER
+
+    cleaned = TextCleaner(normalizer=DEFAULT_NORMALIZER).fit(DOCS).transform(DOCS)
+    assert isinstance(cleaned, CleanedTexts) and cleaned.normalizer == DEFAULT_NORMALIZER
+    embedder = TfidfEmbedder(min_df=1, max_df=1.0)
+    assert embedder._prepare(CleanedTexts(["كَتَبَ ABC"], DEFAULT_NORMALIZER)) == ["كَتَبَ abc"]
+    assert embedder._prepare(["كَتَبَ ABC"]) == ["كتب abc"]  # a plain list is normalised
+    other = CleanedTexts(["كَتَبَ"], DEFAULT_NORMALIZER.__class__(diacritics=False))
+    assert embedder._prepare(other) == ["كتب"]  # another normaliser: normalised again
+    assert same_csr(embedder.fit(cleaned).encode(cleaned), embedder.encode(list(DOCS)))

@@ -1,0 +1,157 @@
+"""Classification benchmark on ../shared/data/ant_multisource (train/test files as given).
+
+Runs side by side in one process:
+  (a) the package's default `arnews-train` pipeline (MLflow logging to a temporary SQLite store
+      included), and
+  (b) a plain scikit-learn baseline: TF-IDF word 1-2-grams (sublinear) + one-vs-rest LinearSVC,
+and prints micro/macro-F1, fit and predict seconds, and peak memory for each, then the
+prediction throughput of the saved model loaded back (docs/second on 3,000 articles).
+
+    .venv/bin/python benchmarks/classification.py [--train-limit N] [extra arnews-train overrides]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import measure, require_dataset
+
+
+def _load(path: Path, limit: int | None) -> pd.DataFrame:
+    frame = pd.read_json(path, lines=True)
+    return frame.head(limit) if limit else frame
+
+
+def run_baseline(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
+    """TF-IDF word 1-2-grams + one-vs-rest LinearSVC(C=0.5): the plain scikit-learn way."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics import f1_score
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.preprocessing import MultiLabelBinarizer
+    from sklearn.svm import LinearSVC
+
+    with measure() as total:
+        t0 = time.perf_counter()
+        mlb = MultiLabelBinarizer()
+        y_train = mlb.fit_transform(train["labels"])
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+        x_train = vectorizer.fit_transform(train["text"])
+        model = OneVsRestClassifier(LinearSVC(C=0.5)).fit(x_train, y_train)
+        fit_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        y_pred = model.predict(vectorizer.transform(test["text"]))
+        predict_seconds = time.perf_counter() - t0
+    y_test = mlb.transform(test["labels"])
+    return {
+        "f1_micro": f1_score(y_test, y_pred, average="micro", zero_division=0),
+        "f1_macro": f1_score(y_test, y_pred, average="macro", zero_division=0),
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "wall_seconds": total.seconds,
+        "peak_mb": total.peak_rss_mb,
+        "peak_increase_mb": total.peak_increase_mb,
+    }
+
+
+def run_package(train_path: Path, test_path: Path, workdir: Path, overrides: list[str]):
+    """The default arnews-train pipeline, exactly as the command composes it."""
+    from arnews_ml.config import compose
+    from arnews_ml.tasks.train_classifier import train_classifier
+
+    cfg = compose(
+        "train",
+        [
+            "data=file",
+            f"data.train_path={train_path}",
+            f"data.test_path={test_path}",
+            f"tracking.tracking_uri=sqlite:///{workdir}/mlflow.db",
+            f"paths.output_dir={workdir}/run",
+            f"paths.cache_dir={workdir}/cache",
+            *overrides,
+        ],
+    )
+    with measure() as total:
+        result = train_classifier(cfg)
+    m = result.metrics
+    return result, {
+        "f1_micro": m["test_f1_micro"],
+        "f1_macro": m["test_f1_macro"],
+        "fit_seconds": m["embed_seconds"] + m["fit_seconds"],
+        "predict_seconds": m["predict_seconds"],
+        "wall_seconds": total.seconds,
+        "peak_mb": total.peak_rss_mb,
+        "peak_increase_mb": total.peak_increase_mb,
+    }
+
+
+def throughput(bundle_dir: Path, texts: list[str]) -> float:
+    """Docs/second of a saved model loaded back from its folder."""
+    from arnews_ml.inference import load_model
+
+    model = load_model(bundle_dir)
+    t0 = time.perf_counter()
+    model.predict_scores(texts)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--train-limit", type=int, default=None, help="Use only the first N training rows."
+    )
+    args, overrides = parser.parse_known_args()
+    logging.basicConfig(level=logging.WARNING)
+    folder = require_dataset("ant_multisource")
+    train_path, test_path = folder / "train.jsonl.gz", folder / "test.jsonl.gz"
+    train, test = _load(train_path, args.train_limit), _load(test_path, None)
+    if args.train_limit:
+        tmp_train = Path(tempfile.mkdtemp()) / "train.jsonl"
+        train.to_json(tmp_train, orient="records", lines=True, force_ascii=False)
+        train_path = tmp_train
+    print(f"ant_multisource: train {len(train):,}, test {len(test):,} articles")
+
+    rows = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        result, rows["arnews-train (default)"] = run_package(
+            train_path, test_path, Path(workdir), overrides
+        )
+        rows["tfidf 1-2 + LinearSVC (plain sklearn)"] = run_baseline(train, test)
+        sample = test["text"].tolist()[:3000]
+        docs_per_second = throughput(result.bundle_dir, sample)
+
+    table = pd.DataFrame(rows).T
+    cols = [
+        "f1_micro",
+        "f1_macro",
+        "fit_seconds",
+        "predict_seconds",
+        "wall_seconds",
+        "peak_mb",
+        "peak_increase_mb",
+    ]
+    print(table[cols].to_string(float_format=lambda v: f"{v:.3f}"))
+    ours, base = table.iloc[0], table.iloc[1]
+    print(
+        f"\nwall-time ratio (package / plain): {ours.wall_seconds / base.wall_seconds:.2f}x (target <= 1.5x)"
+    )
+    print(
+        f"macro-F1: package {ours.f1_macro:.4f} vs plain {base.f1_macro:.4f} (target >= 0.88 and above plain)"
+    )
+    print(
+        f"prediction throughput of the loaded model: {docs_per_second:,.0f} docs/s on {len(sample):,} articles"
+    )
+    print(f"config: {' '.join(overrides) or 'defaults'}; labels {result.labels}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,340 @@
+"""Task: train, evaluate, save and log a text classifier from a composed `train` config."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arnews_ml.classify.metrics import (
+    classification_metrics,
+    classification_report_frame,
+    metric_label_names,
+    threshold_metrics,
+)
+from arnews_ml.classify.model import TextClassifier
+from arnews_ml.classify.plots import (
+    plot_confusion_matrix,
+    plot_label_confusion,
+    plot_precision_recall,
+)
+from arnews_ml.classify.report import prediction_errors_frame
+from arnews_ml.config import instantiate, to_container
+from arnews_ml.data.split import split_corpus
+from arnews_ml.data.summary import summarize_corpus
+from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
+from arnews_ml.exceptions import DataError
+from arnews_ml.persist import save_bundle
+from arnews_ml.tasks.common import (
+    build_cleaner,
+    data_fingerprint,
+    load_data,
+    make_tracker,
+    output_dir,
+    split_options,
+)
+from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker, flatten_config
+
+__all__ = ["TrainResult", "format_result", "train_classifier"]
+
+log = logging.getLogger(__name__)
+
+# Artifact file names (inside the run's output folder and the MLflow run).
+CONFIG_FILE = "config.yaml"
+OVERRIDES_FILE = "overrides.txt"
+REPORT_CSV = "classification_report.csv"
+REPORT_JSON = "classification_report.json"
+CONFUSION_PNG = "confusion_matrix.png"
+LABEL_CONFUSION_PNG = "label_confusion.png"
+PR_CURVES_PNG = "precision_recall.png"
+ERRORS_CSV = "test_predictions_worst_first.csv"
+CORPUS_REPORT_JSON = "corpus_report.json"
+BOILERPLATE_CSV = "boilerplate_lines.csv"
+THRESHOLDS_JSON = "thresholds.json"
+BUNDLE_DIR = "model"
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    run_id: str | None
+    metrics: dict[str, float]
+    labels: tuple[str, ...]
+    multilabel: bool
+    output_dir: Path
+    bundle_dir: Path
+    model_uri: str | None = None
+    registered_version: str | None = None
+    artifacts: list[Path] = field(default_factory=list)
+
+
+def _head_name(cfg: Any) -> str:
+    return str(cfg.classifier["_target_"]).rsplit(".", 1)[-1]
+
+
+def _overrides() -> list[str]:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return list(HydraConfig.get().overrides.task)
+    except ValueError:
+        return []
+
+
+def _evaluate(
+    clf: TextClassifier,
+    labels: list[list[str]],
+    prefix: str,
+    *,
+    texts: list[str] | None = None,
+    scores: np.ndarray | None = None,
+) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.ndarray]:
+    if scores is None:
+        scores = clf.predict_scores(texts).to_numpy()
+    # Labels the model never saw in training cannot be predicted; they count as misses of
+    # nothing (ignored) rather than stopping the evaluation. The corpus report lists them.
+    y_true = clf.binarize(labels, unknown="ignore")
+    y_pred = clf.binarize(clf.predict_from_scores(scores))
+    metrics = classification_metrics(
+        y_true, y_pred, clf.labels_, multilabel=clf.multilabel_, prefix=prefix
+    )
+    return metrics, scores, y_true, y_pred
+
+
+def _write_reports(
+    out: Path,
+    clf: TextClassifier,
+    test: pd.DataFrame,
+    scores: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    worst: int,
+) -> list[Path]:
+    labels = list(clf.labels_)
+    paths: list[Path] = []
+    report = classification_report_frame(y_true, y_pred, labels, multilabel=clf.multilabel_)
+    report.to_csv(out / REPORT_CSV, index=True)
+    (out / REPORT_JSON).write_text(report.to_json(orient="index", indent=2), encoding="utf-8")
+    paths += [out / REPORT_CSV, out / REPORT_JSON]
+    if clf.multilabel_:
+        plot_label_confusion(y_true, y_pred, labels, out / LABEL_CONFUSION_PNG)
+        paths.append(out / LABEL_CONFUSION_PNG)
+    else:
+        plot_confusion_matrix(y_true, y_pred, labels, out / CONFUSION_PNG)
+        paths.append(out / CONFUSION_PNG)
+    plot_precision_recall(y_true, scores, labels, out / PR_CURVES_PNG)
+    paths.append(out / PR_CURVES_PNG)
+    errors = prediction_errors_frame(
+        test["id"].tolist(),
+        test["text"].tolist(),
+        test["labels"].tolist(),
+        clf.predict_from_scores(scores),
+        scores,
+        labels,
+        multilabel=clf.multilabel_,
+    )
+    errors.head(worst).to_csv(out / ERRORS_CSV, index=False)
+    paths.append(out / ERRORS_CSV)
+    thresholds = {
+        lab: float(t) for lab, t in zip(labels, np.atleast_1d(clf.thresholds_), strict=True)
+    }
+    (out / THRESHOLDS_JSON).write_text(json.dumps(thresholds, indent=2), encoding="utf-8")
+    paths.append(out / THRESHOLDS_JSON)
+    return paths
+
+
+def _write_corpus_report(out: Path, corpus: Any, boilerplate: list[dict[str, Any]]) -> list[Path]:
+    summary = summarize_corpus(corpus, boilerplate)
+    summary["validation"] = corpus.report.to_dict()
+    (out / CORPUS_REPORT_JSON).write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    pd.DataFrame(boilerplate, columns=["source", "line", "n_docs"]).to_csv(
+        out / BOILERPLATE_CSV, index=False, encoding="utf-8-sig"
+    )
+    return [out / CORPUS_REPORT_JSON, out / BOILERPLATE_CSV]
+
+
+def train_classifier(cfg: Any, tracker: Tracker | None = None) -> TrainResult:
+    """Train, evaluate, save and log a classifier as the `train` config says.
+
+    Steps: load and validate the corpus, split it, learn boilerplate on the training split,
+    embed (cached when the embedder allows), fit the head (thresholds tuned on val), score
+    val and test, write reports and plots, save the bundle, log everything to the tracker.
+
+    Args:
+        cfg: A composed `train` config.
+        tracker: Where to log; default from `tracking.kind`.
+
+    Returns:
+        A TrainResult with the run id, all metrics and the saved bundle's location.
+    """
+    out = output_dir(cfg)
+    tracker = tracker if tracker is not None else make_tracker(cfg)
+    resolved = to_container(cfg)
+    run_name = (
+        cfg.get("run_name") or f"{_head_name(cfg)}-{cfg.embedder['_target_'].rsplit('.', 1)[-1]}"
+    )
+    tags = {"arnews_ml.task": "classification"}  # the tracker adds version and git commit
+
+    with tracker.run(run_name=run_name, tags=tags) as run_id:
+        (out / CONFIG_FILE).write_text(_to_yaml(cfg), encoding="utf-8")
+        (out / OVERRIDES_FILE).write_text("\n".join(_overrides()) + "\n", encoding="utf-8")
+        tracker.log_params(flatten_config(resolved))
+        tracker.log_artifact(out / CONFIG_FILE)
+        tracker.log_artifact(out / OVERRIDES_FILE)
+
+        corpus = load_data(cfg, out)
+        if corpus.n_docs == 0:
+            raise DataError(
+                "The corpus has no usable documents after validation; see the quarantine file."
+            )
+        tracker.set_tags({TAG_DATA_FINGERPRINT: data_fingerprint(corpus)})
+        splits = split_corpus(corpus.frame, **split_options(cfg))
+        train, val, test = splits.train, splits.val, splits.test
+        if len(test) == 0:
+            raise DataError(
+                "The test split is empty: set data.test_path or data.split.test_size > 0."
+            )
+        log.info("split train=%d val=%d test=%d", len(train), len(val), len(test))
+
+        sources = train["source"].tolist() if "source" in train else None
+        cleaner = build_cleaner(cfg).fit(train["text"].tolist(), sources)
+        artifacts = _write_corpus_report(out, corpus, cleaner.boilerplate_report())
+
+        embedder = instantiate(cfg.embedder, name="embedder")
+        cache = None
+        if cfg.cache.enabled and getattr(embedder, "cacheable", False):
+            cache = CachedEmbedder(embedder, EmbeddingCache(cfg.cache.dir))
+        head = instantiate(cfg.classifier, name="classifier")
+        clf = TextClassifier(
+            cache if cache is not None else embedder,
+            head,
+            task=cfg.task,
+            chain=cfg.multilabel.chain,
+            tune_thresholds=cfg.multilabel.tune_thresholds,
+            min_labels=cfg.multilabel.min_labels,
+            cleaner=cleaner,
+            n_jobs=cfg.get("n_jobs"),
+        )
+        tracker.set_tags(
+            {"arnews_ml.embedder_spec": json.dumps(embedder.spec.to_dict(), ensure_ascii=False)}
+        )
+        has_val = len(val) > 0
+        clf.fit(
+            train["text"].tolist(),
+            train["labels"].tolist(),
+            val["text"].tolist() if has_val else None,
+            val["labels"].tolist() if has_val else None,
+        )
+        metrics: dict[str, float] = {
+            "fit_seconds": float(clf.fit_seconds_),
+            "embed_seconds": float(clf.embed_seconds_),
+            "n_train": float(len(train)),
+            "n_val": float(len(val)),
+            "n_test": float(len(test)),
+            "n_labels": float(len(clf.labels_)),
+        }
+        if has_val:
+            # The validation articles were scored during fit (threshold tuning): reuse them.
+            val_metrics, *_ = _evaluate(clf, val["labels"].tolist(), "val_", scores=clf.val_scores_)
+            metrics.update(val_metrics)
+        if clf.multilabel_:
+            metrics.update(threshold_metrics(clf.labels_, clf.thresholds_))
+        t0 = time.perf_counter()
+        test_metrics, scores, y_true, y_pred = _evaluate(
+            clf, test["labels"].tolist(), "test_", texts=test["text"].tolist()
+        )
+        metrics["predict_seconds"] = time.perf_counter() - t0
+        metrics.update(test_metrics)
+        if cache is not None:
+            metrics.update({k: float(v) for k, v in cache.stats().items()})
+        tracker.log_metrics(metrics)
+        tracker.set_tags(
+            {
+                "arnews_ml.task_type": "multilabel" if clf.multilabel_ else "multiclass",
+                "arnews_ml.thresholds_tuned": str(bool(clf.thresholds_tuned_)),
+            }
+        )
+
+        artifacts += _write_reports(
+            out, clf, test, scores, y_true, y_pred, int(cfg.report.worst_errors)
+        )
+        for path in artifacts:
+            tracker.log_artifact(path)
+
+        bundle_dir = save_bundle(clf, out / BUNDLE_DIR, overwrite=True)
+        model_uri = registered = None
+        if cfg.tracking.log_model:
+            info = tracker.log_model(
+                bundle_dir,
+                name="model",
+                registered_model_name=cfg.tracking.get("registered_model"),
+                input_example=test["text"].head(2).tolist(),
+            )
+            model_uri = info.model_uri
+            registered = info.registered_model_version
+        log.info(
+            "run finished run_id=%s test_f1_macro=%.4f",
+            run_id,
+            metrics.get("test_f1_macro", float("nan")),
+        )
+
+    return TrainResult(
+        run_id=run_id,
+        metrics=metrics,
+        labels=tuple(clf.labels_),
+        multilabel=bool(clf.multilabel_),
+        output_dir=out,
+        bundle_dir=bundle_dir,
+        model_uri=model_uri,
+        registered_version=registered,
+        artifacts=artifacts,
+    )
+
+
+def _to_yaml(cfg: Any) -> str:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(cfg, resolve=True)
+
+
+def format_result(result: TrainResult) -> str:
+    """A short terminal summary of a training run."""
+    m = result.metrics
+    kind = "multi-label" if result.multilabel else "multiclass"
+    lines = [
+        f"run id           {result.run_id}",
+        f"task             {kind}, {len(result.labels)} labels",
+        f"documents        train {int(m['n_train']):,}, val {int(m['n_val']):,}, test {int(m['n_test']):,}",
+        f"test macro-F1    {m.get('test_f1_macro', float('nan')):.4f}",
+        f"test micro-F1    {m.get('test_f1_micro', float('nan')):.4f}",
+        f"test accuracy    {m.get('test_accuracy', float('nan')):.4f}"
+        + (" (subset)" if result.multilabel else ""),
+    ]
+    if "test_hamming_loss" in m:
+        lines.append(f"test hamming     {m['test_hamming_loss']:.4f}")
+    per_label = ", ".join(
+        f"{lab} {m[f'test_f1_{key}']:.2f}"
+        for lab, key in zip(result.labels, metric_label_names(result.labels), strict=True)
+        if f"test_f1_{key}" in m
+    )
+    lines.append(f"per-label F1     {per_label}")
+    lines.append(f"fit / embed      {m['fit_seconds']:.1f} s / {m['embed_seconds']:.1f} s")
+    lines.append(f"model bundle     {result.bundle_dir}")
+    if result.model_uri:
+        version = (
+            f" (registered version {result.registered_version})"
+            if result.registered_version
+            else ""
+        )
+        lines.append(f"model uri        {result.model_uri}{version}")
+    lines.append(f"outputs          {result.output_dir}")
+    return "\n".join(lines)

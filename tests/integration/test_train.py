@@ -1,0 +1,270 @@
+"""End to end: arnews-train on the sample corpus against a temporary SQLite MLflow store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from arnews_ml.config import compose
+from arnews_ml.inference import load_model
+from arnews_ml.persist import load_bundle
+from arnews_ml.tasks.train_classifier import train_classifier
+
+NEW_ARTICLES = [
+    "نفذت القوات الأمنية عملية واسعة ضد خلايا داعش بإسناد جوي من طيران التحالف الدولي",
+    "فاز نادي الزوراء على نادي الشرطة بهدفين في الدوري الممتاز",
+    "صوّت مجلس النواب على قانون الموازنة العامة بعد نقاش طويل",
+]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+def _mlflow_run(uri: str, run_id: str):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri).get_run(run_id)
+
+
+def test_train_logs_metrics_artifacts_and_a_loadable_registered_model(store: str, tmp_path: Path):
+    cfg = compose(
+        "train", [f"paths.output_dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}"]
+    )
+    result = train_classifier(cfg)
+
+    assert result.multilabel and len(result.labels) == 7
+    for name in [
+        "test_f1_macro",
+        "test_f1_micro",
+        "test_accuracy",
+        "test_hamming_loss",
+        "val_f1_macro",
+        "val_f1_micro",
+        "val_accuracy",
+        "val_hamming_loss",
+        "fit_seconds",
+        "embed_seconds",
+        "n_train",
+        "n_test",
+        *(f"test_f1_{lab}" for lab in result.labels),
+        *(f"val_f1_{lab}" for lab in result.labels),
+    ]:
+        assert name in result.metrics, name
+    assert result.metrics["test_f1_micro"] > 0.8  # the sample corpus is learnable
+
+    run = _mlflow_run(store, result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["test_f1_macro"] == pytest.approx(result.metrics["test_f1_macro"])
+    assert run.data.params["classifier._target_"] == "arnews_ml.classify.heads.svm"
+    assert run.data.tags["arnews_ml.data_fingerprint"]
+    from mlflow.tracking import MlflowClient
+
+    artifacts = {a.path for a in MlflowClient(tracking_uri=store).list_artifacts(result.run_id)}
+    assert {
+        "config.yaml",
+        "classification_report.csv",
+        "classification_report.json",
+        "label_confusion.png",
+        "precision_recall.png",
+        "test_predictions_worst_first.csv",
+        "corpus_report.json",
+        "boilerplate_lines.csv",
+        "thresholds.json",
+    } <= artifacts
+
+    assert result.registered_version is not None
+    bundle = load_bundle(result.bundle_dir)
+    registered = load_model(f"models:/arnews-classifier/{result.registered_version}")
+    expected = bundle.predict_scores(NEW_ARTICLES)
+    pd.testing.assert_frame_equal(registered.predict_scores(NEW_ARTICLES), expected)
+    assert registered.predict(NEW_ARTICLES) == bundle.predict(NEW_ARTICLES)
+
+    import mlflow.pyfunc
+
+    pyfunc = mlflow.pyfunc.load_model(f"models:/arnews-classifier/{result.registered_version}")
+    served = pyfunc.predict(pd.DataFrame({"text": NEW_ARTICLES}))
+    assert list(served["labels"]) == bundle.predict(NEW_ARTICLES)
+    np.testing.assert_allclose(served[expected.columns].to_numpy(), expected.to_numpy())
+
+
+def test_failed_run_is_marked_failed_and_leaves_no_bundle(store: str, tmp_path: Path):
+    cfg = compose(
+        "train",
+        [
+            f"paths.output_dir={tmp_path / 'run'}",
+            "data=file",
+            f"data.path={tmp_path / 'missing.jsonl'}",
+        ],
+    )
+    from arnews_ml.exceptions import DataError
+
+    with pytest.raises(DataError, match=r"missing\.jsonl"):
+        train_classifier(cfg)
+    import mlflow
+
+    runs = mlflow.search_runs(experiment_names=["arnews"])
+    assert list(runs["status"]) == ["FAILED"]
+    assert not (tmp_path / "run" / "model").exists()
+
+
+def test_sentence_transformer_path_with_the_embedding_cache(
+    store: str, tmp_path: Path, tiny_st_model: Path
+):
+    overrides = [
+        "embedder=sentence_transformer",
+        f"embedder.model={tiny_st_model}",
+        "embedder.show_progress_bar=false",
+        "classifier=logreg",
+        "tracking.registered_model=arnews-st",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+    ]
+    first = train_classifier(compose("train", [*overrides, f"paths.output_dir={tmp_path / 'r1'}"]))
+    second = train_classifier(compose("train", [*overrides, f"paths.output_dir={tmp_path / 'r2'}"]))
+    assert first.metrics["cache_misses"] > 0
+    assert second.metrics["cache_misses"] == 0
+    assert (
+        second.metrics["cache_hits"] == first.metrics["cache_misses"] + first.metrics["cache_hits"]
+    )
+    assert first.metrics["test_f1_micro"] == pytest.approx(second.metrics["test_f1_micro"])
+    # The model's files travel inside the bundle: it loads with the original folder gone.
+    manifest = json.loads((first.bundle_dir / "manifest.json").read_text())
+    assert any(f.startswith("embedder/sentence_transformer/") for f in manifest["files"])
+    model = load_model(first.bundle_dir)
+    assert len(model.predict(NEW_ARTICLES)) == 3
+
+
+def test_split_files_through_data_file(store: str, tmp_path: Path):
+    from arnews_ml.data import load_sample
+
+    frame = load_sample().frame
+    frame = frame.assign(date=frame["date"].dt.strftime("%Y-%m-%d"))
+    frame.iloc[:700].to_json(
+        tmp_path / "train.jsonl", orient="records", lines=True, force_ascii=False
+    )
+    frame.iloc[700:].to_json(
+        tmp_path / "test.jsonl", orient="records", lines=True, force_ascii=False
+    )
+    cfg = compose(
+        "train",
+        [
+            "data=file",
+            f"data.train_path={tmp_path / 'train.jsonl'}",
+            f"data.test_path={tmp_path / 'test.jsonl'}",
+            "tracking=none",
+            f"paths.output_dir={tmp_path / 'run'}",
+        ],
+    )
+    result = train_classifier(cfg)
+    assert result.metrics["n_test"] == 300
+    assert result.metrics["n_train"] + result.metrics["n_val"] == 700
+
+
+def _run_cli(args: list[str], cwd: Path, env_uri: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": env_uri, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_train_and_predict_commands(store: str, tmp_path: Path):
+    done = _run_cli(
+        [str(BIN / "arnews-train"), "embedder.analyzer=word", f"hydra.run.dir={tmp_path / 'run'}"],
+        tmp_path,
+        store,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "test macro-F1" in done.stdout
+
+    articles = tmp_path / "new.csv"
+    pd.DataFrame(
+        {"doc": ["x1", "x2", "x3"], "body": [NEW_ARTICLES[0], "  ", NEW_ARTICLES[1]]}
+    ).to_csv(articles, index=False)
+    out = tmp_path / "pred.jsonl"
+    done = _run_cli(
+        [
+            str(BIN / "arnews-predict"),
+            "--model",
+            "models:/arnews-classifier/1",
+            "--input",
+            str(articles),
+            "--output",
+            str(out),
+            "--text-column",
+            "body",
+            "--id-column",
+            "doc",
+        ],
+        tmp_path,
+        store,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["x1", "x2", "x3"]
+    assert "security" in rows[0]["labels"] and rows[2]["labels"] == ["sports"]
+    assert rows[1]["error"] == "text is empty" and "labels" not in rows[1]
+    assert all(0.0 <= rows[0][f"score_{lab}"] <= 1.0 for lab in ["security", "politics"])
+    assert "skipped 1 bad rows" in done.stderr
+
+
+def test_predict_command_reports_a_missing_model_clearly(tmp_path: Path):
+    done = _run_cli(
+        [str(BIN / "arnews-predict"), "--model", str(tmp_path / "nope"), "--input", "x.csv"],
+        tmp_path,
+        f"sqlite:///{tmp_path}/mlflow.db",
+    )
+    assert done.returncode == 2
+    assert "nope" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_corpus_command_prints_the_summary(tmp_path: Path):
+    done = _run_cli(
+        [str(BIN / "arnews-corpus"), f"hydra.run.dir={tmp_path / 'run'}"],
+        tmp_path,
+        f"sqlite:///{tmp_path}/mlflow.db",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for needle in [
+        "documents        1,000",
+        "multi-label share",
+        "foreign_forces",
+        "2023-01-01",
+        "sources          6",
+        "repeated lines learned",
+    ]:
+        assert needle in done.stdout, needle
+
+
+@pytest.mark.slow
+def test_multirun_over_classifier_heads(store: str, tmp_path: Path):
+    done = _run_cli(
+        [
+            str(BIN / "arnews-train"),
+            "-m",
+            "classifier=logreg,sgd",
+            "embedder.analyzer=word",
+            "tracking.registered_model=null",
+            f"hydra.sweep.dir={tmp_path / 'multi'}",
+        ],
+        tmp_path,
+        store,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    import mlflow
+
+    runs = mlflow.search_runs(experiment_names=["arnews"])
+    assert sorted(runs["params.classifier._target_"].str.rsplit(".", n=1).str[-1]) == [
+        "logreg",
+        "sgd",
+    ]
+    assert set(runs["status"]) == {"FINISHED"}
