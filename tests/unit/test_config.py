@@ -119,5 +119,5 @@ def test_package_errors_raised_by_a_target_come_through_unwrapped(tmp_path) -> N
     from arnews_ml.exceptions import DataError
 
     cfg = {"_target_": "arnews_ml.data.load_corpus", "path": str(tmp_path / "absent.csv")}
-    with pytest.raises(DataError, match="absent.csv"):
+    with pytest.raises(DataError, match=r"absent\.csv"):
         instantiate(cfg, name="data")
