@@ -37,7 +37,7 @@ def summarize_corpus(
     )
     words = frame["text"].str.split().map(len)
     summary: dict[str, Any] = {
-        "documents": int(len(frame)),
+        "documents": len(frame),
         "label_counts": {str(k): int(v) for k, v in label_counts.items()},
         "multilabel_share": float((n_labels >= 2).mean()) if len(frame) else 0.0,
         "unlabelled": int((n_labels == 0).sum()),
