@@ -34,7 +34,15 @@ from arnews_ml.topics.metrics import (
 from arnews_ml.topics.model import TopicModel
 from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker, flatten_config
 
-__all__ = ["LIGHT_CLEANING", "TopicsResult", "fit_topics", "format_topics_result"]
+__all__ = [
+    "LIGHT_CLEANING",
+    "TopicsResult",
+    "build_topic_model",
+    "fit_topics",
+    "format_topics_result",
+    "prepare_topic_texts",
+    "score_topic_model",
+]
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +96,55 @@ def _seeds(cfg: Any) -> list[int]:
     return seeds
 
 
-def _build_model(cfg: Any, embedder: Any, seed: int) -> TopicModel:
+def build_topic_model(cfg: Any, embedder: Any, seed: int) -> TopicModel:
+    """The unfitted TopicModel of a composed `topics` config (``topic_model`` group), seeded."""
     model_cfg = to_container(cfg.topic_model)
     model_cfg.pop("seeds", None)
     model_cfg["seed"] = seed
     return instantiate(model_cfg, expected_type=TopicModel, name="topic_model", embedder=embedder)
+
+
+
+
+def prepare_topic_texts(
+    cfg: Any, texts: list[str], sources: list[str]
+) -> tuple[list[str], list[str]]:
+    """The two views of the corpus a topic model needs, as the `text` config says.
+
+    Returns:
+        ``(topic_texts, embed_texts)``: fully cleaned text (boilerplate learnt on ``texts`` and
+        removed, the `text.normalize` switches applied) for topic words, and lightly cleaned
+        text (:data:`LIGHT_CLEANING`, same boilerplate removed) for the embedder; length n each.
+    """
+    cleaner = build_cleaner(cfg).fit(texts, sources)
+    topic_texts = cleaner.transform(texts, sources)
+    light = TextCleaner(Normalizer.from_config(LIGHT_CLEANING), cleaner.boilerplate)
+    return topic_texts, light.transform(texts, sources)
+
+
+def score_topic_model(
+    model: TopicModel, topic_texts: list[str], labels: list[list[str]] | None = None
+) -> dict[str, float]:
+    """The metrics of a fitted model, on the tokens of its own topic analyzer.
+
+    npmi, c_v, topic_diversity, n_topics, n_missing_topic_words, outlier_ratio, fit_seconds and
+    embed_seconds; label_nmi and label_ari when ``labels`` has any label.
+    """
+    analyzer = model.vectorizer_.build_analyzer()
+    tokens = [analyzer(doc) for doc in topic_texts]
+    metrics = evaluate_topics(
+        model.topic_words_,
+        tokens,
+        doc_topics=model.topics_,
+        outlier_ratio=model.outlier_ratio_,
+        fit_seconds=model.fit_seconds_,
+    )
+    metrics["embed_seconds"] = float(model.embed_seconds_)
+    if labels is not None and any(len(x) for x in labels):
+        alignment = label_alignment(model.topics_, labels)
+        metrics["label_nmi"] = float(alignment["label_nmi"])
+        metrics["label_ari"] = float(alignment["label_ari"])
+    return metrics
 
 
 def _analysis_artifacts(
@@ -203,10 +255,7 @@ def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
         frame = corpus.frame
         texts = frame["text"].tolist()
         sources = frame["source"].tolist()
-        cleaner = build_cleaner(cfg).fit(texts, sources)
-        topic_texts = cleaner.transform(texts, sources)
-        light = TextCleaner(Normalizer.from_config(LIGHT_CLEANING), cleaner.boilerplate)
-        embed_texts = light.transform(texts, sources)
+        topic_texts, embed_texts = prepare_topic_texts(cfg, texts, sources)
 
         embedder = instantiate(cfg.embedder, name="embedder")
         cached = None
@@ -215,28 +264,17 @@ def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
 
         runs: list[TopicModel] = []
         for seed in seeds:
-            model = _build_model(cfg, cached if cached is not None else embedder, seed)
+            model = build_topic_model(cfg, cached if cached is not None else embedder, seed)
             log.info("fitting topic model seed=%d documents=%d", seed, len(topic_texts))
             runs.append(model.fit(topic_texts, embed_texts))
         model = runs[0]
 
-        analyzer = model.vectorizer_.build_analyzer()
-        tokens = [analyzer(doc) for doc in topic_texts]
-        metrics = evaluate_topics(
-            model.topic_words_,
-            tokens,
-            doc_topics=model.topics_,
-            outlier_ratio=model.outlier_ratio_,
-            fit_seconds=model.fit_seconds_,
-        )
-        metrics["embed_seconds"] = float(model.embed_seconds_)
+        labels = frame["labels"].tolist()
+        metrics = score_topic_model(model, topic_texts, labels)
         metrics["n_docs"] = float(len(frame))
         artifacts: list[Path] = []
-        if frame["labels"].map(len).any():
-            alignment = label_alignment(model.topics_, frame["labels"].tolist())
-            metrics["label_nmi"] = float(alignment["label_nmi"])
-            metrics["label_ari"] = float(alignment["label_ari"])
-            table = topic_label_table(model.topics_, frame["labels"].tolist(), model.topic_labels_)
+        if "label_nmi" in metrics:
+            table = topic_label_table(model.topics_, labels, model.topic_labels_)
             table.to_csv(out / TOPIC_LABEL_TABLE_FILE, encoding="utf-8-sig")
             artifacts.append(out / TOPIC_LABEL_TABLE_FILE)
         if len(runs) > 1:

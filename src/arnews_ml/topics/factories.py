@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from arnews_ml.exceptions import ArtifactError, ConfigError, DependencyError
+from arnews_ml.topics.vectorizer import vocabulary_of
 
 if TYPE_CHECKING:
     from sklearn.decomposition import TruncatedSVD
@@ -32,6 +33,7 @@ __all__ = [
     "CLUSTERERS",
     "REDUCERS",
     "REPRESENTATIONS",
+    "TERM_WEIGHTINGS",
     "assign_outliers",
     "bertopic",
     "bertopic_guided",
@@ -42,6 +44,7 @@ __all__ = [
     "build_representation",
     "default_min_cluster_size",
     "dense_embeddings",
+    "document_term_sets",
     "embedder_adapter",
     "fit_bertopic",
     "fit_dense_reduction",
@@ -49,12 +52,15 @@ __all__ = [
     "load_bertopic",
     "nmf",
     "save_bertopic",
+    "split_terms",
+    "term_set_vectorizer",
     "topic_similarities",
 ]
 
 REDUCERS: tuple[str, ...] = ("umap", "pca", "svd")
 CLUSTERERS: tuple[str, ...] = ("hdbscan", "kmeans")
 REPRESENTATIONS: tuple[str, ...] = ("ctfidf", "keybert", "mmr")
+TERM_WEIGHTINGS: tuple[str, ...] = ("documents", "counts")
 #: Bundle part names of a BERTopic model.
 BERTOPIC_DIR = "bertopic"
 REDUCER_FILE = "reducer.skops"
@@ -189,16 +195,29 @@ def build_representation(
     raise ConfigError(f"topic_model.representation must be one of {REPRESENTATIONS}; got {kind!r}.")
 
 
-def fit_dense_reduction(matrix: Any, n_components: int, seed: int) -> TruncatedSVD:
+def fit_dense_reduction(
+    matrix: Any, n_components: int, seed: int, max_docs: int | None = None
+) -> TruncatedSVD:
     """Fit the TruncatedSVD that turns a sparse TF-IDF embedding into a dense one.
+
+    The randomized SVD's cost is a dozen sparse products with the whole matrix (word + character
+    n-gram TF-IDF of 30k news articles: 70M non-zeros, about 15 minutes on 2 cores). The
+    projection is therefore learnt on a seeded random sample of ``max_docs`` documents (the
+    main directions of a news vocabulary are stable well below that) and applied to all of them
+    by :func:`dense_embeddings`, one product.
 
     Args:
         matrix: Sparse embeddings, shape (n_docs, n_features).
-        n_components: Wanted dimension; capped at ``min(n_docs, n_features) - 1``.
-        seed: ``random_state`` of the randomized SVD.
+        n_components: Wanted dimension; capped at ``min(n_rows, n_features) - 1``.
+        seed: ``random_state`` of the sample and of the randomized SVD.
+        max_docs: Fit on at most this many documents; ``None``: all of them.
     """
     from sklearn.decomposition import TruncatedSVD
 
+    n_docs = matrix.shape[0]
+    if max_docs is not None and n_docs > int(max_docs):
+        rows = np.sort(np.random.default_rng(seed).choice(n_docs, int(max_docs), replace=False))
+        matrix = matrix[rows]
     limit = min(matrix.shape) - 1
     if limit < 1:
         raise ConfigError(
@@ -323,29 +342,84 @@ def fit_bertopic(
     # a copy: guided modelling nudges the embeddings it is given, in place
     topics, _ = model.fit_transform(texts, embeddings=embeddings.copy())
     topics = np.asarray(topics, dtype=np.int64)
-    if params.reduce_outliers is not None and (topics == -1).any():
-        reduced = model.reduce_outliers(
-            texts,
-            topics.tolist(),
-            strategy=params.reduce_outliers,
-            threshold=float(params.outlier_threshold),
-            embeddings=embeddings if params.reduce_outliers == "embeddings" else None,
+    reduced = params.reduce_outliers is not None and (topics == -1).any()
+    if reduced:
+        topics = np.asarray(
+            model.reduce_outliers(
+                texts,
+                topics.tolist(),
+                strategy=params.reduce_outliers,
+                threshold=float(params.outlier_threshold),
+                embeddings=embeddings if params.reduce_outliers == "embeddings" else None,
+            ),
+            dtype=np.int64,
         )
+    by_documents = params.term_weighting == "documents"
+    if reduced or by_documents:
+        docs = document_term_sets(params.vectorizer_, texts) if by_documents else texts
         with _expected_bertopic_warnings():  # "custom list of topic assignments": intended
             model.update_topics(
-                texts,
-                topics=reduced,
+                docs,
+                topics=topics.tolist(),
                 top_n_words=params.top_n_words,
-                vectorizer_model=params.vectorizer_,
+                vectorizer_model=term_set_vectorizer(params.vectorizer_)
+                if by_documents
+                else params.vectorizer_,
                 ctfidf_model=build_ctfidf(**ctfidf),
                 representation_model=representation,
             )
+        # the document vectorizer serves transform, outlier assignment and saving
+        model.vectorizer_model = params.vectorizer_
         topics = np.asarray(model.topics_, dtype=np.int64)
         # update_topics falls back to word-embedding topic vectors; keep document centroids
         model.topic_embeddings_ = np.vstack(
             [embeddings[topics == t].mean(axis=0) for t in np.unique(topics)]
         )
     return model, topics
+
+
+#: Separates the terms of one document in :func:`document_term_sets`: a control character, never
+#: inside a normalised term and left alone by BERTopic (which turns newlines into spaces before
+#: c-TF-IDF, and joins a topic's documents with a space).
+_TERM_SEPARATOR = "\x1f"
+
+
+def document_term_sets(vectorizer: Any, texts: Sequence[str]) -> list[str]:
+    """Each document as the set of its vocabulary terms, one per line (for c-TF-IDF by documents).
+
+    BERTopic's c-TF-IDF counts a word once per occurrence in the joined documents of a topic, so a
+    name repeated 20 times in one long article outweighs a word found in half the topic's
+    articles. Counting each term once per document makes a topic's words the words *many of its
+    documents* share (document frequency within the topic), which is what a reader, and
+    co-occurrence coherence, expect of topic words.
+
+    Args:
+        vectorizer: The fixed-vocabulary topic vectorizer (its analyzer and vocabulary).
+        texts: Documents, length n.
+
+    Returns:
+        n strings: the document's distinct in-vocabulary terms (n-grams kept whole), each
+        followed by the separator, so that joined documents still split into whole terms.
+    """
+    analyzer = vectorizer.build_analyzer()
+    vocabulary = set(vocabulary_of(vectorizer))
+    out = []
+    for text in texts:
+        terms = dict.fromkeys(t for t in analyzer(text) if t in vocabulary)
+        out.append("".join(f"{term}{_TERM_SEPARATOR}" for term in terms))
+    return out
+
+
+def split_terms(doc: str) -> list[str]:
+    """Inverse of :func:`document_term_sets` for one (possibly joined) string: its terms."""
+    return [term.strip() for term in doc.split(_TERM_SEPARATOR) if term.strip()]
+
+
+def term_set_vectorizer(vectorizer: Any) -> Any:
+    """A CountVectorizer over the same vocabulary that reads :func:`document_term_sets` output."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(analyzer=split_terms, vocabulary=vocabulary_of(vectorizer))
 
 
 @contextmanager
@@ -417,7 +491,6 @@ def save_bertopic(model: Any, directory: Path, *, parity: bool) -> None:
     from sklearn.feature_extraction.text import CountVectorizer
 
     from arnews_ml.persist import dump_skops
-    from arnews_ml.topics.vectorizer import vocabulary_of
 
     if parity:
         dump_skops(model.umap_model, directory / REDUCER_FILE)

@@ -46,10 +46,10 @@ _DOC_CHARS = 200
 _PARAMS = (
     "backend", "reducer", "clusterer", "n_components", "n_neighbors", "min_cluster_size",
     "min_samples", "n_clusters", "n_topics", "max_iter", "seed_words", "representation",
-    "mmr_diversity", "bm25_weighting", "reduce_frequent_words", "reduce_outliers",
+    "mmr_diversity", "term_weighting", "bm25_weighting", "reduce_frequent_words", "reduce_outliers",
     "outlier_threshold", "nr_topics", "top_n_words", "label_map", "label_words", "min_df",
     "max_df", "max_features", "ngram_range", "proclitics", "stemmer", "stopwords_extra",
-    "svd_components", "fit_embedder", "seed",
+    "svd_components", "svd_max_docs", "fit_embedder", "seed",
 )  # fmt: skip
 
 
@@ -80,6 +80,11 @@ class TopicModel:
         seed_words: ``{label: [words]}`` for guided BERTopic; analysed like the vocabulary.
         representation: ``"ctfidf"``, ``"keybert"`` (KeyBERT-inspired) or ``"mmr"``.
         mmr_diversity: MMR diversity in [0, 1].
+        term_weighting: What c-TF-IDF counts per topic (BERTopic backends): ``"documents"``
+            (default: the topic's documents that hold the word, so one long article repeating
+            a name cannot outweigh a word most of the topic's articles share; see
+            :func:`~arnews_ml.topics.factories.document_term_sets`) or ``"counts"`` (BERTopic's
+            own: every occurrence in the topic's joined documents).
         bm25_weighting, reduce_frequent_words: c-TF-IDF options (BM25 idf; sqrt of tf).
         reduce_outliers: ``None``, ``"c-tf-idf"`` or ``"embeddings"``: give outliers (-1) their
             most similar topic after fit (BERTopic's ``reduce_outliers``, then ``update_topics``)
@@ -92,6 +97,8 @@ class TopicModel:
         min_df, max_df, max_features, ngram_range, proclitics, stemmer, stopwords_extra:
             Vocabulary options, see :func:`~arnews_ml.topics.vectorizer.build_topic_vectorizer`.
         svd_components: Dimension of the dense reduction of a sparse embedding.
+        svd_max_docs: Learn that reduction on a seeded sample of at most this many documents
+            (``None``: all); every document is projected.
         fit_embedder: Call ``embedder.fit(embed_texts)`` in :meth:`fit` (TF-IDF needs it).
         seed: Seed of every random part (SVD, UMAP, k-means, PCA, LDA, NMF, KeyBERT sampling).
     """
@@ -115,6 +122,7 @@ class TopicModel:
         seed_words: Mapping[str, Sequence[str]] | None = None,
         representation: Literal["ctfidf", "keybert", "mmr"] = "ctfidf",
         mmr_diversity: float = 0.3,
+        term_weighting: Literal["documents", "counts"] = "documents",
         bm25_weighting: bool = False,
         reduce_frequent_words: bool = True,
         reduce_outliers: Literal["c-tf-idf", "embeddings"] | None = None,
@@ -131,6 +139,7 @@ class TopicModel:
         stemmer: Literal["light", "isri", "snowball"] | None = None,
         stopwords_extra: Sequence[str] = (),
         svd_components: int = 256,
+        svd_max_docs: int | None = 5000,
         fit_embedder: bool = True,
         seed: int = 42,
     ) -> None:
@@ -216,7 +225,9 @@ class TopicModel:
         started = time.perf_counter()
         raw = self.embedder.encode(embed_texts)
         if sp.issparse(raw):
-            self.svd_ = factories.fit_dense_reduction(raw, self.svd_components, self.seed)
+            self.svd_ = factories.fit_dense_reduction(
+                raw, self.svd_components, self.seed, max_docs=self.svd_max_docs
+            )
         embeddings = factories.dense_embeddings(raw, self.svd_)
         self.embed_seconds_ = time.perf_counter() - started
         self.model_, self.topics_ = factories.fit_bertopic(
@@ -407,6 +418,7 @@ class TopicModel:
             "reducer": factories.REDUCERS,
             "clusterer": factories.CLUSTERERS,
             "representation": factories.REPRESENTATIONS,
+            "term_weighting": factories.TERM_WEIGHTINGS,
             "reduce_outliers": OUTLIER_STRATEGIES,
         }
         for name, allowed in choices.items():

@@ -224,10 +224,40 @@ def test_invalid_options_are_config_errors():
         TopicModel(FakeEmbedder(), representation="llm").fit(DOCS)
     with pytest.raises(ConfigError, match="nr_topics"):
         TopicModel(FakeEmbedder(), nr_topics=1).fit(DOCS)
+    with pytest.raises(ConfigError, match="term_weighting"):
+        TopicModel(FakeEmbedder(), term_weighting="tf").fit(DOCS)
     with pytest.raises(ConfigError, match="embedder"):
         TopicModel(None).fit(DOCS)
     with pytest.raises(DataError, match="single string"):
         TopicModel(FakeEmbedder()).fit("نص واحد")
+
+
+def test_document_term_sets_count_a_term_once_per_document(kmeans_tfidf):
+    vectorizer = kmeans_tfidf.vectorizer_
+    docs = ["النفط النفط النفط والدولار", "الدولار"]
+    sets = factories.document_term_sets(vectorizer, docs)
+    assert factories.split_terms(sets[0]) == ["نفط", "دولار"]
+    # BERTopic joins a topic's documents with a space and turns newlines into spaces
+    joined = " ".join(sets).replace("\n", " ")
+    counts = factories.term_set_vectorizer(vectorizer).fit_transform([joined]).toarray()[0]
+    words = factories.term_set_vectorizer(vectorizer).get_feature_names_out().tolist()
+    assert counts[words.index("نفط")] == 1 and counts[words.index("دولار")] == 2
+
+
+def test_term_weighting_documents_keeps_the_document_vectorizer():
+    by_docs = TopicModel(TfidfEmbedder(min_df=1), **KMEANS).fit(DOCS)
+    by_counts = TopicModel(TfidfEmbedder(min_df=1), term_weighting="counts", **KMEANS).fit(DOCS)
+    assert by_docs.model_.vectorizer_model is by_docs.vectorizer_  # transform and save use it
+    assert by_docs.topics_.tolist() == by_counts.topics_.tolist()  # only the words differ
+    assert_clean_words(by_docs)
+    assert by_docs.model_.topic_embeddings_.shape[0] == len(by_docs.topic_sizes_)
+
+
+def test_svd_learnt_on_a_sample_projects_every_document():
+    model = TopicModel(TfidfEmbedder(min_df=1), svd_max_docs=60, **KMEANS).fit(DOCS)
+    assert model.svd_.n_components == min(256, 59)
+    assert model.topics_.shape == (len(DOCS),)
+    assert purity(model.topics_, LABELS) >= 0.9
 
 
 def test_adapter_puts_tfidf_words_in_the_svd_space(kmeans_tfidf):
