@@ -104,8 +104,6 @@ def build_topic_model(cfg: Any, embedder: Any, seed: int) -> TopicModel:
     return instantiate(model_cfg, expected_type=TopicModel, name="topic_model", embedder=embedder)
 
 
-
-
 def prepare_topic_texts(
     cfg: Any, texts: list[str], sources: list[str]
 ) -> tuple[list[str], list[str]]:
