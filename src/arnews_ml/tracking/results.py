@@ -76,14 +76,19 @@ def results_table(
 
 
 def _markdown(table: pd.DataFrame) -> str:
-    def cell(value: object) -> str:
+    def cell(value: object, title: str) -> str:
         if isinstance(value, float):
-            return "" if pd.isna(value) else f"{value:.4f}" if value < 10 else f"{value:.1f}"
+            if pd.isna(value):
+                return ""
+            return f"{value:.4f}" if "F1" in title else f"{value:.1f}"
         return "" if value is None else str(value)
 
     header = "| " + " | ".join(table.columns) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    rows = [
+        "| " + " | ".join(cell(v, t) for v, t in zip(row, table.columns, strict=True)) + " |"
+        for row in table.itertuples(index=False)
+    ]
     return "\n".join([header, rule, *rows])
 
 
