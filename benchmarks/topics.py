@@ -113,7 +113,10 @@ def prepare(frame: pd.DataFrame, overrides: list[str]) -> tuple[list[str], list[
     from arnews_ml.tasks.fit_topics import prepare_topic_texts
 
     cfg = compose("topics", ["tracking=none", *overrides])
-    return prepare_topic_texts(cfg, frame["text"].tolist(), frame["source"].tolist())
+    topic_texts, embed_texts, _ = prepare_topic_texts(
+        cfg, frame["text"].tolist(), frame["source"].tolist()
+    )
+    return topic_texts, embed_texts
 
 
 def bench_corpus(name: str, args: argparse.Namespace, overrides: list[str]) -> pd.DataFrame:

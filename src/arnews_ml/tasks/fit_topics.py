@@ -96,28 +96,35 @@ def _seeds(cfg: Any) -> list[int]:
     return seeds
 
 
-def build_topic_model(cfg: Any, embedder: Any, seed: int) -> TopicModel:
-    """The unfitted TopicModel of a composed `topics` config (``topic_model`` group), seeded."""
+def build_topic_model(cfg: Any, embedder: Any, seed: int, cleaner: Any = None) -> TopicModel:
+    """The unfitted TopicModel of a composed `topics` config (``topic_model`` group), seeded.
+
+    ``cleaner`` is what the saved model applies to raw new articles (see
+    :func:`prepare_topic_texts`).
+    """
     model_cfg = to_container(cfg.topic_model)
     model_cfg.pop("seeds", None)
     model_cfg["seed"] = seed
-    return instantiate(model_cfg, expected_type=TopicModel, name="topic_model", embedder=embedder)
+    return instantiate(
+        model_cfg, expected_type=TopicModel, name="topic_model", embedder=embedder, cleaner=cleaner
+    )
 
 
 def prepare_topic_texts(
     cfg: Any, texts: list[str], sources: list[str]
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[str], TextCleaner]:
     """The two views of the corpus a topic model needs, as the `text` config says.
 
     Returns:
-        ``(topic_texts, embed_texts)``: fully cleaned text (boilerplate learnt on ``texts`` and
-        removed, the `text.normalize` switches applied) for topic words, and lightly cleaned
-        text (:data:`LIGHT_CLEANING`, same boilerplate removed) for the embedder; length n each.
+        ``(topic_texts, embed_texts, light_cleaner)``: fully cleaned text (boilerplate learnt on
+        ``texts`` and removed, the `text.normalize` switches applied) for topic words; lightly
+        cleaned text (:data:`LIGHT_CLEANING`, same boilerplate removed) for the embedder, length
+        n each; and the fitted light cleaner, for new articles at prediction time.
     """
     cleaner = build_cleaner(cfg).fit(texts, sources)
     topic_texts = cleaner.transform(texts, sources)
     light = TextCleaner(Normalizer.from_config(LIGHT_CLEANING), cleaner.boilerplate)
-    return topic_texts, light.transform(texts, sources)
+    return topic_texts, light.transform(texts, sources), light
 
 
 def score_topic_model(
@@ -253,7 +260,7 @@ def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
         frame = corpus.frame
         texts = frame["text"].tolist()
         sources = frame["source"].tolist()
-        topic_texts, embed_texts = prepare_topic_texts(cfg, texts, sources)
+        topic_texts, embed_texts, light = prepare_topic_texts(cfg, texts, sources)
 
         embedder = instantiate(cfg.embedder, name="embedder")
         cached = None
@@ -262,7 +269,7 @@ def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
 
         runs: list[TopicModel] = []
         for seed in seeds:
-            model = build_topic_model(cfg, cached if cached is not None else embedder, seed)
+            model = build_topic_model(cfg, cached if cached is not None else embedder, seed, light)
             log.info("fitting topic model seed=%d documents=%d", seed, len(topic_texts))
             runs.append(model.fit(topic_texts, embed_texts))
         model = runs[0]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from arnews_ml.classify.bundle import cleaner_entry, load_cleaner
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
 from arnews_ml.persist import dump_skops, load_skops
 from arnews_ml.topics import baselines, factories
@@ -100,6 +101,9 @@ class TopicModel:
         svd_max_docs: Learn that reduction on a seeded sample of at most this many documents
             (``None``: all); every document is projected.
         fit_embedder: Call ``embedder.fit(embed_texts)`` in :meth:`fit` (TF-IDF needs it).
+        cleaner: What :meth:`predict_frame` applies to raw new articles before ``transform``
+            (a fitted ``TextCleaner``: the boilerplate and light cleaning the training articles
+            went through). ``fit`` and ``transform`` take texts already cleaned.
         seed: Seed of every random part (SVD, UMAP, k-means, PCA, LDA, NMF, KeyBERT sampling).
     """
 
@@ -142,15 +146,21 @@ class TopicModel:
         svd_max_docs: int | None = 5000,
         fit_embedder: bool = True,
         seed: int = 42,
+        cleaner: Any = None,
     ) -> None:
         self.embedder = embedder
+        self.cleaner = cleaner
         given = locals()  # sklearn style: store every parameter unchanged, validate in fit
         for name in _PARAMS:
             setattr(self, name, given[name])
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:
         """The constructor parameters (``embedder`` included)."""
-        return {"embedder": self.embedder, **{name: getattr(self, name) for name in _PARAMS}}
+        return {
+            "embedder": self.embedder,
+            "cleaner": self.cleaner,
+            **{name: getattr(self, name) for name in _PARAMS},
+        }
 
     @property
     def transform_mode(self) -> Literal["parity", "similarity"]:
@@ -284,7 +294,9 @@ class TopicModel:
 
     def predict_frame(self, texts: Sequence[str]) -> pd.DataFrame:
         """The pyfunc output: columns ``topic`` (int64), ``topic_label`` (str), ``topic_score``
-        (float64), one row per text."""
+        (float64), one row per raw article (cleaned by ``cleaner`` first when there is one)."""
+        if self.cleaner is not None:
+            texts = list(self.cleaner(list(texts)))
         topics, scores = self.transform(texts)
         labels = [self.topic_labels_.get(int(t), str(int(t))) for t in topics]
         return pd.DataFrame(
@@ -336,7 +348,7 @@ class TopicModel:
         directory = Path(directory)
         _write_json(directory / VECTORIZER_FILE, vectorizer_to_dict(self.vectorizer_))
         _write_json(directory / STATE_FILE, self._state())
-        params = {k: v for k, v in self.get_params().items() if k != "embedder"}
+        params = {k: v for k, v in self.get_params().items() if k not in ("embedder", "cleaner")}
         meta: dict[str, Any] = {
             "backend": self.backend,
             "transform_mode": self.transform_mode,
@@ -344,6 +356,7 @@ class TopicModel:
             "topic_labels": {str(k): v for k, v in self.topic_labels_.items()},
             "n_topics": len(self.topic_words_),
             "outlier_ratio": self.outlier_ratio_,
+            "cleaner": cleaner_entry(self.cleaner),
         }
         if self.backend in baselines.BASELINES:
             baselines.save_baseline(directory, self.model_, self.weighting_)
@@ -381,6 +394,7 @@ class TopicModel:
             adapter = factories.embedder_adapter(embedder, model.svd_)
             model.model_ = factories.load_bertopic(directory, adapter, vectorizer, parity=parity)
         model.vectorizer_ = vectorizer
+        model.cleaner = load_cleaner(manifest.get("cleaner"), directory)
         model._restore(_read_json(directory / STATE_FILE))
         return model
 

@@ -201,6 +201,23 @@ def test_save_load_parity_mode_is_exact(kmeans_tfidf, tmp_path):
     assert type(loaded.model_.hdbscan_model).__name__ == "KMeans"
 
 
+def test_predict_frame_cleans_raw_articles_with_the_saved_cleaner(tmp_path):
+    from arnews_ml.text.boilerplate import BoilerplateRemover
+    from arnews_ml.text.cleaner import TextCleaner
+
+    footer = "شارك الخبر على فيسبوك وتويتر"
+    raw = [f"{doc}\n{footer}" for doc in DOCS]
+    cleaner = TextCleaner(boilerplate=BoilerplateRemover(min_docs=2)).fit(raw)
+    model = TopicModel(TfidfEmbedder(min_df=1), cleaner=cleaner, **KMEANS).fit(cleaner(raw))
+    loaded = load_bundle(save_bundle(model, tmp_path / "m"))
+    assert read_manifest(tmp_path / "m")["cleaner"]["class"].endswith(":TextCleaner")
+    new_raw = [f"{doc}\n{footer}" for doc in NEW_DOCS]
+    # raw articles with the outlet footer get the topics of their cleaned text
+    expected = model.transform(cleaner(new_raw))[0].tolist()
+    assert loaded.predict_frame(new_raw)["topic"].tolist() == expected
+    assert model.predict_frame(new_raw)["topic"].tolist() == expected
+
+
 def test_save_load_similarity_mode_without_umap(tmp_path):
     embedder = CachedEmbedder(FakeEmbedder(dim=16), EmbeddingCache(tmp_path / "cache"))
     options = {"reducer": "svd", "clusterer": "hdbscan", "n_components": 5, "min_df": 2}
