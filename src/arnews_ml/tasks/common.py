@@ -18,6 +18,7 @@ __all__ = [
     "QUARANTINE_FILE",
     "build_cleaner",
     "data_fingerprint",
+    "format_outputs",
     "load_data",
     "make_tracker",
     "output_dir",
@@ -95,3 +96,14 @@ def make_tracker(cfg: Any) -> Tracker:
             tracking_uri=cfg.tracking.get("tracking_uri"), experiment=cfg.tracking.experiment
         )
     raise ConfigError(f"tracking.kind must be 'mlflow' or 'none', got {kind!r}.")
+
+
+def format_outputs(result: Any) -> list[str]:
+    """The closing lines of a run's terminal summary: bundle, model URI (and version), outputs."""
+    lines = [f"model bundle     {result.bundle_dir}"]
+    if result.model_uri:
+        version = result.registered_version
+        suffix = f" (registered version {version})" if version else ""
+        lines.append(f"model uri        {result.model_uri}{suffix}")
+    lines.append(f"outputs          {result.output_dir}")
+    return lines

@@ -17,6 +17,7 @@ from arnews_ml.persist import save_bundle
 from arnews_ml.tasks.common import (
     build_cleaner,
     data_fingerprint,
+    format_outputs,
     load_data,
     make_tracker,
     output_dir,
@@ -350,13 +351,5 @@ def format_topics_result(result: TopicsResult, head: int = 10) -> str:
     for row in result.topic_table.head(head).itertuples(index=False):
         words = " ".join(str(row.top_words).split()[:8])
         lines.append(f"  {row.topic:>3} {row.size:>6}  {row.label[:30]:<30} {words}")
-    lines.append(f"model bundle     {result.bundle_dir}")
-    if result.model_uri:
-        version = (
-            f" (registered version {result.registered_version})"
-            if result.registered_version
-            else ""
-        )
-        lines.append(f"model uri        {result.model_uri}{version}")
-    lines.append(f"outputs          {result.output_dir}")
+    lines += format_outputs(result)
     return "\n".join(lines)

@@ -34,6 +34,7 @@ from arnews_ml.persist import save_bundle
 from arnews_ml.tasks.common import (
     build_cleaner,
     data_fingerprint,
+    format_outputs,
     load_data,
     make_tracker,
     output_dir,
@@ -328,13 +329,5 @@ def format_result(result: TrainResult) -> str:
     )
     lines.append(f"per-label F1     {per_label}")
     lines.append(f"fit / embed      {m['fit_seconds']:.1f} s / {m['embed_seconds']:.1f} s")
-    lines.append(f"model bundle     {result.bundle_dir}")
-    if result.model_uri:
-        version = (
-            f" (registered version {result.registered_version})"
-            if result.registered_version
-            else ""
-        )
-        lines.append(f"model uri        {result.model_uri}{version}")
-    lines.append(f"outputs          {result.output_dir}")
+    lines += format_outputs(result)
     return "\n".join(lines)
