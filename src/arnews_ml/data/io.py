@@ -307,15 +307,36 @@ def _parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = pd.to_datetime(values, utc=True)
         return parsed.dt.tz_localize(None), np.zeros(len(values), dtype=bool)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return _parse_epoch(values)
     obj = values.astype(object)
     present = obj.notna() & (obj.astype(str).str.strip() != "")
     parsed = pd.to_datetime(obj.where(present), errors="coerce", format="ISO8601", utc=True)
     retry = present & parsed.isna()
     if retry.any():
-        again = pd.to_datetime(obj[retry], errors="coerce", format="mixed", utc=True)
+        again = pd.to_datetime(obj[retry].astype(str), errors="coerce", format="mixed", utc=True)
         parsed = parsed.copy()
-        parsed[retry] = again
+        parsed[retry] = again.astype(parsed.dtype)
     unparseable = (present & parsed.isna()).to_numpy()
+    return parsed.dt.tz_localize(None), unparseable
+
+
+def _parse_epoch(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Numeric dates are Unix epoch times (pandas writes JSON dates as epoch milliseconds);
+    the unit (s, ms, us, ns) follows from their magnitude."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    magnitude = numbers.abs().median() if numbers.notna().any() else 0.0
+    unit = (
+        "s"
+        if magnitude < 1e11
+        else "ms"
+        if magnitude < 1e14
+        else "us"
+        if magnitude < 1e17
+        else "ns"
+    )
+    parsed = pd.to_datetime(numbers, unit=unit, errors="coerce", utc=True)
+    unparseable = (values.notna() & parsed.isna()).to_numpy()
     return parsed.dt.tz_localize(None), unparseable
 
 

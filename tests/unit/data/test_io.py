@@ -380,3 +380,39 @@ def test_split_column_is_kept_and_normalised(tmp_path: Path) -> None:
     pd.DataFrame({"text": DOCS, "split": ["train", "holdout", "test"]}).to_csv(path, index=False)
     with pytest.raises(DataError, match="holdout"):
         read_table(path)
+
+
+def test_epoch_dates_as_pandas_writes_them_are_parsed(tmp_path):
+    from arnews_ml.data.corpus import load_corpus
+
+    # pandas 3's to_json writes dates as epoch milliseconds by default
+    rows = [
+        {"id": "a", "text": "خبر أول", "labels": ["x"], "date": 1519862400000},  # 2018-03-01
+        {"id": "b", "text": "خبر ثان", "labels": ["y"], "date": 1539993600000},  # 2018-10-20
+    ]
+    path = tmp_path / "dates.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    corpus = load_corpus(path)
+    assert corpus.frame["date"].dt.strftime("%Y-%m-%d").tolist() == ["2018-03-01", "2018-10-20"]
+    assert corpus.report.warnings.get("unparseable_dates", 0) == 0
+
+
+def test_mixed_date_strings_fall_back_without_crashing(tmp_path):
+    from arnews_ml.data.corpus import load_corpus
+
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "id,text,date\na,خبر أول,2018-03-01\nb,خبر ثان,20 March 2018\nc,خبر ثالث,soon\n",
+        encoding="utf-8",
+    )
+    corpus = load_corpus(path)
+    dates = corpus.frame.set_index("id")["date"]
+    assert dates["a"].strftime("%Y-%m-%d") == "2018-03-01"
+    assert dates["b"].strftime("%Y-%m-%d") == "2018-03-20"
+    assert pd_isna(dates["c"]) and corpus.report.warnings["unparseable_dates"] == 1
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
