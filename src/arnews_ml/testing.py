@@ -21,7 +21,14 @@ import numpy as np
 from arnews_ml.embed.base import EmbedderSpec, read_entry_files
 from arnews_ml.exceptions import ConfigError, DependencyError
 
-__all__ = ["FAKE_EMBEDDER_FILE", "FakeEmbedder", "build_tiny_sentence_transformer"]
+__all__ = [
+    "FAKE_EMBEDDER_FILE",
+    "TOPIC_THEMES",
+    "FakeEmbedder",
+    "build_tiny_sentence_transformer",
+    "themed_corpus",
+    "topic_purity",
+]
 
 #: File written by ``FakeEmbedder.save``.
 FAKE_EMBEDDER_FILE = "fake_embedder.json"
@@ -217,3 +224,46 @@ def build_tiny_sentence_transformer(
         path.mkdir(parents=True, exist_ok=True)
         model.save(str(path), create_model_card=False)
     return path
+
+
+# --- a small themed Arabic corpus for topic-model tests --------------------------------------
+
+#: Four themes of news vocabulary; documents mix one theme's words into shared templates.
+TOPIC_THEMES: dict[str, str] = {
+    "security": "هجوم تفجير مسلحين داعش الشرطة اعتقال عبوة ناسفة القوات الأمنية",
+    "politics": "البرلمان الحكومة الانتخابات النواب الوزراء رئيس التصويت قانون الكتل السياسية",
+    "economy": "النفط أسعار البرميل الموازنة الدولار الاستثمار الصادرات البنك المركزي التضخم",
+    "sports": "فريق الدوري المباراة هدف الملعب المدرب اللاعبين البطولة الجماهير الزوراء",
+}
+_TOPIC_TEMPLATES = (
+    "أعلنت مصادر أنّ {0} و{1} في {2} بعد {3}",
+    "قال مسؤول إن {0} مع {1} وتوقعات {2} خلال {3}",
+    "ذكرت وكالة Reuters أن {0} و{1} عام 2024 قرب {2} و{3}",
+    "تحدّث الـــمراسل عن {0} و{1} و{2} في {3} ١٢",
+)
+
+
+def themed_corpus(n_per_theme: int = 30, seed: int = 0) -> tuple[list[str], list[str]]:
+    """``(docs, labels)``: ``n_per_theme`` documents per theme of :data:`TOPIC_THEMES`, from
+    templates with diacritics, tatweel, a Latin word and digits; deterministic for a seed."""
+    import random
+
+    rng = random.Random(seed)
+    docs, labels = [], []
+    for i in range(n_per_theme):
+        for label, words in TOPIC_THEMES.items():
+            picked = rng.sample(words.split(), 7)
+            template = _TOPIC_TEMPLATES[i % len(_TOPIC_TEMPLATES)]
+            docs.append(template.format(*picked[:4]) + " " + " ".join(picked[4:]))
+            labels.append(label)
+    return docs, labels
+
+
+def topic_purity(topics: Sequence[int] | np.ndarray, labels: Sequence[str]) -> float:
+    """Share of documents whose topic's majority label is their own (1.0: topics = themes)."""
+    topics = np.asarray(topics)
+    total = 0
+    for topic in set(topics.tolist()):
+        members = [lab for t, lab in zip(topics.tolist(), labels, strict=True) if t == topic]
+        total += Counter(members).most_common(1)[0][1]
+    return total / len(labels)

@@ -33,3 +33,13 @@ def test_tiny_model_builds_offline_and_loads(tmp_path) -> None:
     again = build_tiny_sentence_transformer(tmp_path / "m2", TEXTS, dim=16, seed=1)
     vecs2 = SentenceTransformer(str(again), device="cpu").encode(TEXTS, show_progress_bar=False)
     assert np.allclose(vecs, vecs2, atol=1e-6)
+
+
+def test_themed_corpus_is_deterministic_and_purity_is_hand_checked():
+    from arnews_ml.testing import TOPIC_THEMES, themed_corpus, topic_purity
+
+    docs, labels = themed_corpus(n_per_theme=3, seed=1)
+    assert len(docs) == 3 * len(TOPIC_THEMES) and themed_corpus(3, 1) == (docs, labels)
+    assert themed_corpus(3, 2)[0] != docs
+    # topics [0, 0, 1, 1] over labels [a, a, a, b]: topic 0 -> 2 of 2, topic 1 -> 1 of 2
+    assert topic_purity([0, 0, 1, 1], ["a", "a", "a", "b"]) == 0.75

@@ -2,55 +2,18 @@
 
 from __future__ import annotations
 
-import random
-from collections import Counter
-
 import numpy as np
 import pytest
 
 from arnews_ml.persist import load_bundle, read_manifest, save_bundle
+from arnews_ml.testing import themed_corpus as make_corpus
+from arnews_ml.testing import topic_purity as purity
 from arnews_ml.text.stopwords import arabic_stopwords
 from arnews_ml.topics import factories
 from arnews_ml.topics.baselines import assign_topics, fit_baseline, topic_words
 from arnews_ml.topics.model import TopicModel
 
-THEMES = {
-    "security": "هجوم تفجير مسلحين داعش الشرطة اعتقال عبوة ناسفة القوات الأمنية",
-    "politics": "البرلمان الحكومة الانتخابات النواب الوزراء رئيس التصويت قانون الكتل السياسية",
-    "economy": "النفط أسعار البرميل الموازنة الدولار الاستثمار الصادرات البنك المركزي التضخم",
-    "sports": "فريق الدوري المباراة هدف الملعب المدرب اللاعبين البطولة الجماهير الزوراء",
-}
-TEMPLATES = [
-    "أعلنت مصادر أنّ {0} و{1} في {2} بعد {3}",
-    "قال مسؤول إن {0} مع {1} وتوقعات {2} خلال {3}",
-    "ذكرت وكالة Reuters أن {0} و{1} عام 2024 قرب {2} و{3}",
-    "تحدّث الـــمراسل عن {0} و{1} و{2} في {3} ١٢",
-]
-
-
-def make_corpus(n_per_theme: int = 30, seed: int = 0) -> tuple[list[str], list[str]]:
-    """~4 themes x n documents from templates; diacritics, tatweel, Latin and digits included."""
-    rng = random.Random(seed)
-    docs, labels = [], []
-    for i in range(n_per_theme):
-        for label, words in THEMES.items():
-            picked = rng.sample(words.split(), 7)
-            text = TEMPLATES[i % len(TEMPLATES)].format(*picked[:4]) + " " + " ".join(picked[4:])
-            docs.append(text)
-            labels.append(label)
-    return docs, labels
-
-
 DOCS, LABELS = make_corpus()
-
-
-def purity(topics: np.ndarray, labels: list[str]) -> float:
-    """Share of documents whose topic's majority label is their own."""
-    total = 0
-    for topic in set(topics.tolist()):
-        members = [lab for t, lab in zip(topics, labels, strict=True) if t == topic]
-        total += Counter(members).most_common(1)[0][1]
-    return total / len(labels)
 
 
 @pytest.fixture(scope="module", params=["lda", "nmf"])

@@ -7,7 +7,6 @@ import json
 import random
 import subprocess
 import sys
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -15,23 +14,14 @@ import pytest
 from arnews_ml.embed import CachedEmbedder, EmbeddingCache, TfidfEmbedder
 from arnews_ml.exceptions import ConfigError, DataError
 from arnews_ml.persist import load_bundle, read_manifest, save_bundle
+from arnews_ml.testing import TOPIC_THEMES as THEMES
 from arnews_ml.testing import FakeEmbedder
+from arnews_ml.testing import themed_corpus as make_corpus
+from arnews_ml.testing import topic_purity as purity
 from arnews_ml.text.stopwords import arabic_stopwords
 from arnews_ml.topics import factories
 from arnews_ml.topics.model import TopicModel
 
-THEMES = {
-    "security": "هجوم تفجير مسلحين داعش الشرطة اعتقال عبوة ناسفة القوات الأمنية",
-    "politics": "البرلمان الحكومة الانتخابات النواب الوزراء رئيس التصويت قانون الكتل السياسية",
-    "economy": "النفط أسعار البرميل الموازنة الدولار الاستثمار الصادرات البنك المركزي التضخم",
-    "sports": "فريق الدوري المباراة هدف الملعب المدرب اللاعبين البطولة الجماهير الزوراء",
-}
-TEMPLATES = [
-    "أعلنت مصادر أنّ {0} و{1} في {2} بعد {3}",
-    "قال مسؤول إن {0} مع {1} وتوقعات {2} خلال {3}",
-    "ذكرت وكالة Reuters أن {0} و{1} عام 2024 قرب {2} و{3}",
-    "تحدّث الـــمراسل عن {0} و{1} و{2} في {3} ١٢",
-]
 NEW_DOCS = [
     "انفجار عبوة ناسفة قرب مركز الشرطة واعتقال مسلحين",
     "ارتفاع أسعار النفط والدولار وتراجع التضخم",
@@ -39,32 +29,11 @@ NEW_DOCS = [
 ]
 
 
-def make_corpus(n_per_theme: int = 30, seed: int = 0) -> tuple[list[str], list[str]]:
-    """~4 themes x n documents from templates; diacritics, tatweel, Latin and digits included."""
-    rng = random.Random(seed)
-    docs, labels = [], []
-    for i in range(n_per_theme):
-        for label, words in THEMES.items():
-            picked = rng.sample(words.split(), 7)
-            text = TEMPLATES[i % len(TEMPLATES)].format(*picked[:4]) + " " + " ".join(picked[4:])
-            docs.append(text)
-            labels.append(label)
-    return docs, labels
-
-
 DOCS, LABELS = make_corpus()
 _ALL_WORDS = " ".join(THEMES.values()).split()
 # documents mixing every theme: HDBSCAN leaves them as outliers
 NOISE = [" ".join(random.Random(i).sample(_ALL_WORDS, 6)) for i in range(20)]
 KMEANS = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 4, "min_df": 2}
-
-
-def purity(topics: np.ndarray, labels: list[str]) -> float:
-    total = 0
-    for topic in set(topics.tolist()):
-        members = [lab for t, lab in zip(topics, labels, strict=True) if t == topic]
-        total += Counter(members).most_common(1)[0][1]
-    return total / len(labels)
 
 
 def assert_clean_words(model: TopicModel) -> None:
