@@ -15,6 +15,7 @@ from arnews_ml.text.cleaner import TextCleaner
 from arnews_ml.tracking.base import NullTracker, Tracker
 
 __all__ = [
+    "BUNDLE_DIR",
     "QUARANTINE_FILE",
     "build_cleaner",
     "data_fingerprint",
@@ -22,12 +23,14 @@ __all__ = [
     "load_data",
     "make_tracker",
     "output_dir",
+    "save_and_log_model",
     "split_options",
 ]
 
 log = logging.getLogger(__name__)
 
 QUARANTINE_FILE = "quarantine.jsonl"
+BUNDLE_DIR = "model"
 
 
 def output_dir(cfg: Any) -> Path:
@@ -107,3 +110,26 @@ def format_outputs(result: Any) -> list[str]:
         lines.append(f"model uri        {result.model_uri}{suffix}")
     lines.append(f"outputs          {result.output_dir}")
     return lines
+
+
+def save_and_log_model(
+    tracker: Tracker, model: Any, out_dir: Path, cfg: Any, input_example: list[str]
+) -> tuple[Path, str | None, Any]:
+    """Save the model's bundle in the run folder and, if `tracking.log_model`, log it as an
+    MLflow model (registered as `tracking.registered_model` unless that is null).
+
+    Returns:
+        ``(bundle_dir, model_uri, registered_version)``; the last two are None when not logged.
+    """
+    from arnews_ml.persist import save_bundle
+
+    bundle_dir = save_bundle(model, out_dir / BUNDLE_DIR, overwrite=True)
+    if not cfg.tracking.log_model:
+        return bundle_dir, None, None
+    info = tracker.log_model(
+        bundle_dir,
+        name="model",
+        registered_model_name=cfg.tracking.get("registered_model"),
+        input_example=input_example,
+    )
+    return bundle_dir, info.model_uri, info.registered_model_version

@@ -13,7 +13,6 @@ import pandas as pd
 from arnews_ml.config import instantiate, to_container
 from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
 from arnews_ml.exceptions import ConfigError, DataError
-from arnews_ml.persist import save_bundle
 from arnews_ml.tasks.common import (
     build_cleaner,
     data_fingerprint,
@@ -21,6 +20,7 @@ from arnews_ml.tasks.common import (
     load_data,
     make_tracker,
     output_dir,
+    save_and_log_model,
 )
 from arnews_ml.text.cleaner import TextCleaner
 from arnews_ml.text.normalize import Normalizer
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "config.yaml"
 TOPIC_TABLE_FILE = "topics.csv"
 METRICS_FILE = "topic_metrics.json"
-BUNDLE_DIR = "model"
 
 #: What the embedder sees: boilerplate out, markup and links out, nothing else changed, so
 #: sentence-transformers models get text close to what they were trained on. Topic words come
@@ -300,16 +299,9 @@ def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
         for path in artifacts:
             tracker.log_artifact(path)
 
-        bundle_dir = save_bundle(model, out / BUNDLE_DIR, overwrite=True)
-        model_uri = registered = None
-        if cfg.tracking.log_model:
-            info = tracker.log_model(
-                bundle_dir,
-                name="model",
-                registered_model_name=cfg.tracking.get("registered_model"),
-                input_example=embed_texts[:2],
-            )
-            model_uri, registered = info.model_uri, info.registered_model_version
+        bundle_dir, model_uri, registered = save_and_log_model(
+            tracker, model, out, cfg, embed_texts[:2]
+        )
         log.info(
             "topics run finished run_id=%s n_topics=%d npmi=%.4f",
             run_id,

@@ -30,7 +30,6 @@ from arnews_ml.data.split import split_corpus
 from arnews_ml.data.summary import summarize_corpus
 from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
 from arnews_ml.exceptions import DataError
-from arnews_ml.persist import save_bundle
 from arnews_ml.tasks.common import (
     build_cleaner,
     data_fingerprint,
@@ -38,6 +37,7 @@ from arnews_ml.tasks.common import (
     load_data,
     make_tracker,
     output_dir,
+    save_and_log_model,
     split_options,
 )
 from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker, flatten_config
@@ -58,7 +58,6 @@ ERRORS_CSV = "test_predictions_worst_first.csv"
 CORPUS_REPORT_JSON = "corpus_report.json"
 BOILERPLATE_CSV = "boilerplate_lines.csv"
 THRESHOLDS_JSON = "thresholds.json"
-BUNDLE_DIR = "model"
 
 
 @dataclass
@@ -271,17 +270,9 @@ def train_classifier(cfg: Any, tracker: Tracker | None = None) -> TrainResult:
         for path in artifacts:
             tracker.log_artifact(path)
 
-        bundle_dir = save_bundle(clf, out / BUNDLE_DIR, overwrite=True)
-        model_uri = registered = None
-        if cfg.tracking.log_model:
-            info = tracker.log_model(
-                bundle_dir,
-                name="model",
-                registered_model_name=cfg.tracking.get("registered_model"),
-                input_example=test["text"].head(2).tolist(),
-            )
-            model_uri = info.model_uri
-            registered = info.registered_model_version
+        bundle_dir, model_uri, registered = save_and_log_model(
+            tracker, clf, out, cfg, test["text"].head(2).tolist()
+        )
         log.info(
             "run finished run_id=%s test_f1_macro=%.4f",
             run_id,
