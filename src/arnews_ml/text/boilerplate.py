@@ -30,6 +30,22 @@ def _fold(line: str) -> str:
     return " ".join(line.translate(_INVISIBLE_TABLE).split())
 
 
+def _short_key(line: str, max_words: int) -> str | None:
+    """`_fold(line)` when it has at most `max_words` words, else None (never boilerplate).
+
+    News paragraphs are long: a split that stops after `max_words` words rejects them without
+    folding the whole line. A line whose excess words may be lone invisible marks is folded in
+    full, so the answer is always that of `_fold`.
+    """
+    if len(line.split(None, max_words)) > max_words and not _INVISIBLE_CHARS.intersection(line):
+        return None
+    key = _fold(line)
+    return key if len(key.split(None, max_words)) <= max_words else None
+
+
+_INVISIBLE_CHARS = frozenset(map(chr, _INVISIBLE_TABLE))
+
+
 def _source_key(source: object) -> str | None:
     """A usable source name, or None for a missing one (None, NaN, empty string)."""
     if isinstance(source, str):
@@ -113,8 +129,8 @@ class BoilerplateRemover:
     def _doc_lines(self, text: str) -> set[str]:
         keys = set()
         for line in text.splitlines():
-            key = _fold(line)
-            if key and len(key.split()) <= self.max_line_words:
+            key = _short_key(line, self.max_line_words)
+            if key:
                 keys.add(key)
         return keys
 
@@ -238,7 +254,8 @@ class BoilerplateRemover:
                 out.append(text)
                 continue
             lines = text.splitlines()
-            kept = [line for line in lines if _fold(line) not in remove]
+            # learned lines have at most max_line_words words: longer lines always stay
+            kept = [line for line in lines if _short_key(line, self.max_line_words) not in remove]
             if len(kept) == len(lines):
                 out.append(text)
             elif any(line.strip() for line in kept):

@@ -166,3 +166,19 @@ def test_errors_name_the_problem() -> None:
         BoilerplateRemover(min_docs=1).fit(TEXTS)
     with pytest.raises(ConfigError, match=r"min_doc_share must be a number in \[0, 1\]"):
         BoilerplateRemover(min_doc_share=5).fit(TEXTS)
+
+
+def test_short_key_agrees_with_folding_every_line():
+    import random
+
+    from arnews_ml.text.boilerplate import _fold, _short_key
+
+    rng = random.Random(7)
+    pieces = ["خبر", "أضف", "تعليقك", "\u200b", "\u200f", " ", "  ", "\t", "word", "١٢"]
+    for _ in range(2000):
+        line = "".join(
+            rng.choice(pieces) + rng.choice([" ", "", "\u200c"]) for _ in range(rng.randint(0, 14))
+        )
+        folded = _fold(line)
+        expected = folded if len(folded.split()) <= 5 else None
+        assert _short_key(line, 5) == expected, repr(line)
