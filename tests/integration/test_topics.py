@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,19 +13,10 @@ from arnews_ml.inference import load_model
 from arnews_ml.tasks.fit_topics import fit_topics
 from arnews_ml.text.stopwords import arabic_stopwords
 
-BIN = Path(sys.executable).parent
 NEW_ARTICLES = [
     "فاز نادي الزوراء على نادي الشرطة في مباراة الدوري الممتاز",
     "ارتفعت أسعار النفط في السوق وتراجع سعر صرف الدينار أمام الدولار",
 ]
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
 
 
 def _assert_clean_topic_words(table: pd.DataFrame) -> None:
@@ -136,21 +124,18 @@ def test_seeds_give_a_stability_score(store: str, tmp_path: Path):
     assert result.metrics["stability_overlap"] > 0.3  # k-means on the same corpus agrees a lot
 
 
-def _run_cli(args: list[str], cwd: Path, uri: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-
-
-def test_predict_with_a_classifier_and_a_topic_model_in_one_pass(store: str, tmp_path: Path):
-    done = _run_cli(
-        [str(BIN / "arnews-train"), "embedder.analyzer=word", f"hydra.run.dir={tmp_path / 'clf'}"],
+def test_predict_with_a_classifier_and_a_topic_model_in_one_pass(
+    run_cli, store: str, tmp_path: Path
+):
+    done = run_cli(
+        ["arnews-train", "embedder.analyzer=word", f"hydra.run.dir={tmp_path / 'clf'}"],
         tmp_path,
         store,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    done = _run_cli(
+    done = run_cli(
         [
-            str(BIN / "arnews-topics"),
+            "arnews-topics",
             "topic_model=bertopic_kmeans",
             "analysis.html=false",
             f"hydra.run.dir={tmp_path / 'top'}",
@@ -171,9 +156,9 @@ def test_predict_with_a_classifier_and_a_topic_model_in_one_pass(store: str, tmp
         encoding="utf-8",
     )
     out = tmp_path / "pred.jsonl"
-    done = _run_cli(
+    done = run_cli(
         [
-            str(BIN / "arnews-predict"),
+            "arnews-predict",
             "--model",
             "models:/arnews-classifier/1",
             "--model",
@@ -193,10 +178,10 @@ def test_predict_with_a_classifier_and_a_topic_model_in_one_pass(store: str, tmp
 
 
 @pytest.mark.slow
-def test_default_bertopic_command(store: str, tmp_path: Path):
-    done = _run_cli(
+def test_default_bertopic_command(run_cli, store: str, tmp_path: Path):
+    done = run_cli(
         [
-            str(BIN / "arnews-topics"),
+            "arnews-topics",
             "topic_model.reduce_outliers=c-tf-idf",
             f"hydra.run.dir={tmp_path / 'run'}",
         ],

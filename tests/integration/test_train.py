@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +19,6 @@ NEW_ARTICLES = [
     "فاز نادي الزوراء على نادي الشرطة بهدفين في الدوري الممتاز",
     "صوّت مجلس النواب على قانون الموازنة العامة بعد نقاش طويل",
 ]
-BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
 
 
 def _mlflow_run(uri: str, run_id: str):
@@ -172,14 +160,9 @@ def test_split_files_through_data_file(store: str, tmp_path: Path):
     assert result.metrics["n_train"] + result.metrics["n_val"] == 700
 
 
-def _run_cli(args: list[str], cwd: Path, env_uri: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": env_uri, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-
-
-def test_train_and_predict_commands(store: str, tmp_path: Path):
-    done = _run_cli(
-        [str(BIN / "arnews-train"), "embedder.analyzer=word", f"hydra.run.dir={tmp_path / 'run'}"],
+def test_train_and_predict_commands(run_cli, store: str, tmp_path: Path):
+    done = run_cli(
+        ["arnews-train", "embedder.analyzer=word", f"hydra.run.dir={tmp_path / 'run'}"],
         tmp_path,
         store,
     )
@@ -191,9 +174,9 @@ def test_train_and_predict_commands(store: str, tmp_path: Path):
         {"doc": ["x1", "x2", "x3"], "body": [NEW_ARTICLES[0], "  ", NEW_ARTICLES[1]]}
     ).to_csv(articles, index=False)
     out = tmp_path / "pred.jsonl"
-    done = _run_cli(
+    done = run_cli(
         [
-            str(BIN / "arnews-predict"),
+            "arnews-predict",
             "--model",
             "models:/arnews-classifier/1",
             "--input",
@@ -217,9 +200,9 @@ def test_train_and_predict_commands(store: str, tmp_path: Path):
     assert "skipped 1 bad rows" in done.stderr
 
 
-def test_predict_command_reports_a_missing_model_clearly(tmp_path: Path):
-    done = _run_cli(
-        [str(BIN / "arnews-predict"), "--model", str(tmp_path / "nope"), "--input", "x.csv"],
+def test_predict_command_reports_a_missing_model_clearly(run_cli, tmp_path: Path):
+    done = run_cli(
+        ["arnews-predict", "--model", str(tmp_path / "nope"), "--input", "x.csv"],
         tmp_path,
         f"sqlite:///{tmp_path}/mlflow.db",
     )
@@ -227,9 +210,9 @@ def test_predict_command_reports_a_missing_model_clearly(tmp_path: Path):
     assert "nope" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_corpus_command_prints_the_summary(tmp_path: Path):
-    done = _run_cli(
-        [str(BIN / "arnews-corpus"), f"hydra.run.dir={tmp_path / 'run'}"],
+def test_corpus_command_prints_the_summary(run_cli, tmp_path: Path):
+    done = run_cli(
+        ["arnews-corpus", f"hydra.run.dir={tmp_path / 'run'}"],
         tmp_path,
         f"sqlite:///{tmp_path}/mlflow.db",
     )
@@ -246,10 +229,10 @@ def test_corpus_command_prints_the_summary(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_multirun_over_classifier_heads(store: str, tmp_path: Path):
-    done = _run_cli(
+def test_multirun_over_classifier_heads(run_cli, store: str, tmp_path: Path):
+    done = run_cli(
         [
-            str(BIN / "arnews-train"),
+            "arnews-train",
             "-m",
             "classifier=logreg,sgd",
             "embedder.analyzer=word",
