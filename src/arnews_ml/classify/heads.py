@@ -86,8 +86,8 @@ def linear_svc(
         raise ConfigError(
             f"linear_svc 'calibration' must be 'sigmoid' or 'isotonic'; received {calibration!r}."
         )
-    svm = LinearSVC(C=C, class_weight=class_weight, max_iter=max_iter, random_state=random_state)
-    return CalibratedClassifierCV(svm, method=calibration, cv=cv)
+    base = svm(C=C, class_weight=class_weight, max_iter=max_iter, random_state=random_state)
+    return CalibratedClassifierCV(base, method=calibration, cv=cv)
 
 
 def svm(
