@@ -8,27 +8,24 @@ import logging
 import multiprocessing
 import os
 import time
-from array import array
-from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
 from arnews_ml.embed.base import EmbedderSpec, read_entry_files
+from arnews_ml.embed.ngram_tfidf import CharNgramTfidf, NgramTfidf, WordNgramTfidf
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
 from arnews_ml.text.normalize import DEFAULT_NORMALIZER, Normalizer
 from arnews_ml.text.stopwords import arabic_stopwords
 from arnews_ml.text.tokenize import ArabicAnalyzer
 
-__all__ = ["PARAMS_FILE", "CharNgramTfidf", "TfidfEmbedder", "char_wb_ngrams"]
+__all__ = ["PARAMS_FILE", "TfidfEmbedder"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,173 +61,9 @@ def _texts_digest(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
-    """Character n-grams of one word padded with spaces, exactly as scikit-learn's ``char_wb``.
-
-    A word shorter than an n-gram size is emitted once (padded) and larger sizes are skipped.
-    """
-    padded = f" {word} "
-    length = len(padded)
-    out: list[str] = []
-    for n in range(min_n, max_n + 1):
-        if length <= n:
-            out.append(padded)
-            break
-        out.extend([padded[i : i + n] for i in range(length - n + 1)])
-    return out
-
-
-class CharNgramTfidf:
-    """``TfidfVectorizer(analyzer="char_wb")`` computed per distinct word, 3-4x faster.
-
-    ``char_wb`` n-grams never cross whitespace, so a document's n-gram counts are its word
-    counts times each word's n-gram counts: (docs x words) @ (words x n-grams), a sparse product
-    in C. Python work is done once per distinct word instead of once per n-gram occurrence.
-    Vocabulary order, min_df/max_df/max_features pruning, idf and the L2-normalised rows are
-    those of scikit-learn (checked equal in the tests).
-
-    Args:
-        ngram_range: (min_n, max_n) character n-gram sizes.
-        min_df, max_df, max_features, sublinear_tf, dtype: As in ``TfidfVectorizer``.
-    """
-
-    def __init__(
-        self,
-        ngram_range: tuple[int, int] = (2, 5),
-        min_df: int | float = 1,
-        max_df: int | float = 1.0,
-        max_features: int | None = None,
-        sublinear_tf: bool = True,
-        dtype: Any = np.float32,
-    ) -> None:
-        self.ngram_range = ngram_range
-        self.min_df = min_df
-        self.max_df = max_df
-        self.max_features = max_features
-        self.sublinear_tf = sublinear_tf
-        self.dtype = dtype
-
-    @property
-    def idf_(self) -> np.ndarray:
-        """Inverse document frequency per n-gram, shape (n_features,)."""
-        return self._tfidf.idf_
-
-    @classmethod
-    def from_fitted(
-        cls, vocabulary: dict[str, int], idf: np.ndarray, **params: Any
-    ) -> CharNgramTfidf:
-        """Rebuild a fitted instance from its vocabulary and idf (what ``save`` writes)."""
-        self = cls(**params)
-        self.vocabulary_ = vocabulary
-        self._tfidf = self._transformer()
-        self._tfidf.idf_ = np.asarray(idf)
-        return self
-
-    def _transformer(self) -> TfidfTransformer:
-        return TfidfTransformer(
-            norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=self.sublinear_tf
-        )
-
-    def _counts(self, docs: Sequence[str], vocabulary: dict[str, int], grow: bool) -> sp.csr_array:
-        """(docs x n-grams) counts; new n-grams get the next index when ``grow``."""
-        words: defaultdict[str, int] = defaultdict()
-        words.default_factory = words.__len__
-        indptr, cols, vals = array("q", [0]), array("q"), array("q")
-        for doc in docs:
-            counts = Counter(doc.split())
-            cols.extend([words[w] for w in counts])
-            vals.extend(counts.values())
-            indptr.append(len(cols))
-        doc_words = sp.csr_array(
-            (
-                np.frombuffer(vals, np.int64),
-                np.frombuffer(cols, np.int64),
-                np.frombuffer(indptr, np.int64),
-            ),
-            shape=(len(docs), len(words)),
-        )
-        min_n, max_n = self.ngram_range
-        word_ptr, word_cols = array("q", [0]), array("q")
-        lookup = vocabulary.get
-        for word in words:  # insertion order = column order of doc_words
-            grams = char_wb_ngrams(word, min_n, max_n)
-            if grow:
-                word_cols.extend([vocabulary[g] for g in grams])
-            else:
-                word_cols.extend([j for j in map(lookup, grams) if j is not None])
-            word_ptr.append(len(word_cols))
-        word_grams = sp.csr_array(
-            (
-                np.ones(len(word_cols), np.int64),
-                np.frombuffer(word_cols, np.int64),
-                np.frombuffer(word_ptr, np.int64),
-            ),
-            shape=(len(words), len(vocabulary)),
-        )
-        # A word's repeated n-grams are duplicate entries: the product sums them. Its rows come
-        # out without duplicates but with unsorted columns, which no later step needs sorted
-        # (sorting 10^7 entries per call was a third of this method's time).
-        return sp.csr_array(doc_words @ word_grams)
-
-    def fit_transform(self, docs: Sequence[str]) -> sp.csr_array:
-        """Learn the vocabulary and idf; return the TF-IDF rows of ``docs``."""
-        grown: defaultdict[str, int] = defaultdict()
-        grown.default_factory = grown.__len__
-        counts = self._counts(docs, grown, grow=True)
-        if not grown:
-            raise ValueError("empty vocabulary; the documents contain no characters")
-        n_doc = counts.shape[0]
-        max_doc = self.max_df if isinstance(self.max_df, Integral) else self.max_df * n_doc
-        min_doc = self.min_df if isinstance(self.min_df, Integral) else self.min_df * n_doc
-        if max_doc < min_doc:
-            raise ValueError("max_df corresponds to < documents than min_df")
-        # Columns in alphabetical order, then prune: the same steps (and ties) as scikit-learn.
-        # Both are done on column numbers (small arrays), then applied to the entries at once.
-        terms = sorted(grown)
-        order = np.empty(len(terms), dtype=np.int64)  # grown column -> alphabetical rank
-        for new, term in enumerate(terms):
-            order[grown[term]] = new
-        ranks = order.take(counts.indices)
-        dfs = np.bincount(ranks, minlength=len(terms))  # rows hold no duplicate columns
-        mask = (dfs <= max_doc) & (dfs >= min_doc)
-        if self.max_features is not None and mask.sum() > self.max_features:
-            tfs = np.bincount(ranks, weights=counts.data, minlength=len(terms))
-            best = (-tfs[mask]).argsort()[: self.max_features]
-            limited = np.zeros(len(dfs), dtype=bool)
-            limited[np.where(mask)[0][best]] = True
-            mask = limited
-        kept = np.where(mask)[0]
-        if len(kept) == 0:
-            raise ValueError(
-                "After pruning, no terms remain. Try a lower min_df or a higher max_df."
-            )
-        self.vocabulary_ = {terms[i]: j for j, i in enumerate(kept)}
-        column = np.full(len(terms), -1, dtype=np.int64)  # alphabetical rank -> kept column
-        column[kept] = np.arange(len(kept))
-        columns = column.take(ranks)
-        keep = columns >= 0
-        kept_before = np.concatenate(([0], np.cumsum(keep)))
-        index = np.int32 if max(kept_before[-1], len(kept)) < 2**31 else np.int64
-        counts = sp.csr_array(
-            (
-                counts.data[keep].astype(self.dtype),
-                columns[keep].astype(index),
-                kept_before.take(counts.indptr).astype(index),
-            ),
-            shape=(n_doc, len(kept)),
-        )
-        self._tfidf = self._transformer().fit(counts)
-        return self._tfidf.transform(counts, copy=False)
-
-    def transform(self, docs: Sequence[str]) -> sp.csr_array:
-        """TF-IDF rows of ``docs`` over the fitted vocabulary (unknown n-grams are ignored)."""
-        counts = sp.csr_array(self._counts(docs, self.vocabulary_, grow=False), dtype=self.dtype)
-        return self._tfidf.transform(counts, copy=False)
-
-
 def _fit_part(
     embedder: TfidfEmbedder, part: str, prepared: list[str]
-) -> tuple[TfidfVectorizer | CharNgramTfidf, sp.csr_matrix]:
+) -> tuple[NgramTfidf, sp.csr_matrix]:
     """Fit one part's vectorizer on prepared texts; return it and the training rows."""
     vectorizer = embedder._vectorizer(part)
     return vectorizer, vectorizer.fit_transform(prepared)
@@ -318,7 +151,7 @@ class TfidfEmbedder:
         self.normalizer = normalizer if normalizer is not None else DEFAULT_NORMALIZER
         self.dtype = dtype_name
         self.n_jobs = n_jobs
-        self.vectorizers_: dict[str, TfidfVectorizer | CharNgramTfidf] = {}
+        self.vectorizers_: dict[str, NgramTfidf] = {}
         self._fit_memo: tuple[str, sp.csr_matrix] | None = None
         # Fail on a bad proclitics/stemmer value now, not after reading the corpus.
         self._word_analyzer().validate()
@@ -374,32 +207,28 @@ class TfidfEmbedder:
             stopwords=words,
             proclitics=self.proclitics,
             stemmer=self.stemmer,
-            ngram_range=self.word_ngram_range,
             lowercase=False,
         )
 
     def _vectorizer(
         self, part: str, vocabulary: dict[str, int] | None = None, idf: np.ndarray | None = None
-    ) -> TfidfVectorizer | CharNgramTfidf:
+    ) -> NgramTfidf:
         """A new part vectorizer, or a fitted one rebuilt from ``vocabulary`` and ``idf``."""
-        limits = {"min_df": self.min_df, "max_df": self.max_df, "max_features": self.max_features}
-        dtype = np.dtype(self.dtype).type
+        params: dict[str, Any] = {
+            "min_df": self.min_df,
+            "max_df": self.max_df,
+            "max_features": self.max_features,
+            "sublinear_tf": self.sublinear_tf,
+            "dtype": np.dtype(self.dtype).type,
+        }
         if part == "char":
-            params = {"ngram_range": self.char_ngram_range, "sublinear_tf": self.sublinear_tf}
-            if vocabulary is None:
-                return CharNgramTfidf(**params, **limits, dtype=dtype)
-            return CharNgramTfidf.from_fitted(vocabulary, idf, **params, dtype=dtype)
-        vectorizer = TfidfVectorizer(
-            analyzer=self._word_analyzer(),
-            lowercase=False,
-            sublinear_tf=self.sublinear_tf,
-            dtype=dtype,
-            vocabulary=vocabulary,
-            **({} if vocabulary is not None else limits),
-        )
-        if idf is not None:
-            vectorizer.idf_ = idf  # public setter; also validates and fixes the vocabulary
-        return vectorizer
+            kind, params["ngram_range"] = CharNgramTfidf, self.char_ngram_range
+        else:
+            kind, params["ngram_range"] = WordNgramTfidf, self.word_ngram_range
+            params["analyzer"] = self._word_analyzer()
+        if vocabulary is None:
+            return kind(**params)
+        return kind.from_fitted(vocabulary, idf, **params)
 
     def _prepare(self, texts: Sequence[str]) -> list[str]:
         """Normalised, lower-cased texts. Texts that say they were already normalised with an
@@ -456,7 +285,7 @@ class TfidfEmbedder:
             raise DataError("TfidfEmbedder.fit needs at least one text; got none.")
         start = time.perf_counter()
         prepared = self._prepare(texts)
-        fitted: dict[str, tuple[TfidfVectorizer | CharNgramTfidf, sp.csr_matrix]] = {}
+        fitted: dict[str, tuple[NgramTfidf, sp.csr_matrix]] = {}
         try:
             if self._forks():
                 # Both parts are Python-bound (the GIL rules out threads): the word part goes to

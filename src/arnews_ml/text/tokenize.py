@@ -272,8 +272,9 @@ class ArabicAnalyzer:
         self._compile()
         return self
 
-    def __call__(self, doc: str) -> list[str]:
-        """Tokens of one document (n-grams included when `ngram_range` asks for them)."""
+    def raw_tokens(self, doc: str) -> list[str]:
+        """The candidate tokens of one document, normalised (and lower-cased) as configured,
+        before the per-token steps of :meth:`process_token`."""
         compiled = self._compile()
         if not isinstance(doc, str):
             raise DataError(
@@ -283,9 +284,18 @@ class ArabicAnalyzer:
         text = compiled.normalizer(doc) if compiled.normalizer is not None else doc
         if compiled.lowercase:
             text = text.lower()
+        return _TOKEN_RE.findall(text)
+
+    def process_token(self, raw: str) -> str | None:
+        """One candidate token -> the token to emit (stripped, stemmed), or None to drop it."""
+        return self._compile().process(raw)
+
+    def __call__(self, doc: str) -> list[str]:
+        """Tokens of one document (n-grams included when `ngram_range` asks for them)."""
+        compiled = self._compile()
         cache = self._cache
         tokens: list[str] = []
-        for raw in _TOKEN_RE.findall(text):
+        for raw in self.raw_tokens(doc):
             try:
                 token = cache[raw]
             except KeyError:

@@ -7,10 +7,8 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from arnews_ml.embed import TfidfEmbedder, load_embedder
-from arnews_ml.embed.tfidf import CharNgramTfidf, char_wb_ngrams
 from arnews_ml.exceptions import ConfigError, DataError
 
 DOCS = [
@@ -81,30 +79,6 @@ def test_single_part(analyzer: str) -> None:
     embedder = TfidfEmbedder(analyzer=analyzer, min_df=1, max_df=1.0).fit(DOCS)
     assert list(embedder.n_features_) == [analyzer]
     assert embedder.encode(DOCS).shape == (len(DOCS), embedder.dim)
-
-
-def test_char_part_equals_scikit_learn_char_wb() -> None:
-    docs = [d.lower() for d in DOCS] * 2 + ["a  b\tc\nlong-word ab"]
-    for kwargs in ({}, {"min_df": 2, "max_df": 0.8}, {"max_features": 40}):
-        ours = CharNgramTfidf(ngram_range=(2, 5), **kwargs)
-        theirs = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(2, 5),
-            lowercase=False,
-            sublinear_tf=True,
-            dtype=np.float32,
-            **kwargs,
-        )
-        assert same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
-        assert ours.vocabulary_ == theirs.vocabulary_
-        assert np.array_equal(ours.idf_, theirs.idf_)
-        new = ["كتب صديقه رسالة جديدة", "oil"]
-        assert same_csr(ours.transform(new), theirs.transform(new))
-
-
-def test_char_wb_ngrams_short_word() -> None:
-    assert char_wb_ngrams("ab", 2, 5) == [" a", "ab", "b ", " ab", "ab ", " ab "]
-    assert char_wb_ngrams("a", 3, 5) == [" a "]
 
 
 def test_save_load_identical_and_no_pickle(fitted: TfidfEmbedder, tmp_path) -> None:
