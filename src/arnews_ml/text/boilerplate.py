@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -34,16 +35,31 @@ def _short_key(line: str, max_words: int) -> str | None:
     """`_fold(line)` when it has at most `max_words` words, else None (never boilerplate).
 
     News paragraphs are long: a split that stops after `max_words` words rejects them without
-    folding the whole line. A line whose excess words may be lone invisible marks is folded in
-    full, so the answer is always that of `_fold`.
+    folding the whole line, and without invisible marks that split already is the folded
+    line. A line with marks (which may stand alone between spaces) is folded in full, so the
+    answer is always that of `_fold`.
     """
-    if len(line.split(None, max_words)) > max_words and not _INVISIBLE_CHARS.intersection(line):
-        return None
+    words = line.split(None, max_words)
+    if _INVISIBLE_RE.search(line) is None:
+        return " ".join(words) if len(words) <= max_words else None
     key = _fold(line)
     return key if len(key.split(None, max_words)) <= max_words else None
 
 
-_INVISIBLE_CHARS = frozenset(map(chr, _INVISIBLE_TABLE))
+_INVISIBLE_CLASS = "[" + "".join(sorted(map(chr, _INVISIBLE_TABLE))) + "]"
+_INVISIBLE_RE = re.compile(_INVISIBLE_CLASS)
+
+
+def _screen(lines: Iterable[str]) -> re.Pattern[str]:
+    """A pattern that finds something in every text holding one of the folded `lines`.
+
+    Such a text holds each line's longest word verbatim unless an invisible mark sits inside
+    it, so the pattern looks for those words and for invisible marks. A text it finds nothing
+    in keeps all its lines, and is passed over without being split into lines.
+    """
+    words = {max(line.split(), key=len) for line in lines}
+    words_first = sorted(words, key=lambda w: (-len(w), w))
+    return re.compile("|".join([*map(re.escape, words_first), _INVISIBLE_CLASS]))
 
 
 def _source_key(source: object) -> str | None:
@@ -188,6 +204,8 @@ class BoilerplateRemover:
             group: frozenset(lines) | frozenset(self.lines_.get(ALL_SOURCES, ()))
             for group, lines in self.lines_.items()
         }
+        self._screens = {group: _screen(lines) for group, lines in self._group_lines.items()}
+        self._all_screen = _screen(self._all_lines)
         self.n_emptied_ = 0
         self.emptied_: list[int] = []
 
@@ -230,6 +248,12 @@ class BoilerplateRemover:
             return self._group_lines[key]
         return self._all_lines
 
+    def _screen_for(self, source: object) -> re.Pattern[str]:
+        key = _source_key(source)
+        if key is not None and key in self._screens:
+            return self._screens[key]
+        return self._all_screen
+
     def transform(self, texts: Iterable[str], sources: Iterable[object] | None = None) -> list[str]:
         """Strip the learned boilerplate lines.
 
@@ -250,7 +274,7 @@ class BoilerplateRemover:
         self.emptied_ = []
         for i, (text, source) in enumerate(zip(texts, keys, strict=True)):
             remove = self.lines_for(source)
-            if not remove or not text:
+            if not remove or not text or not self._screen_for(source).search(text):
                 out.append(text)
                 continue
             lines = text.splitlines()

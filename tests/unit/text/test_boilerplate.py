@@ -182,3 +182,22 @@ def test_short_key_agrees_with_folding_every_line():
         folded = _fold(line)
         expected = folded if len(folded.split()) <= 5 else None
         assert _short_key(line, 5) == expected, repr(line)
+
+
+def test_screened_transform_agrees_with_checking_every_line(fitted: BoilerplateRemover) -> None:
+    import random
+
+    from arnews_ml.text.boilerplate import _fold
+
+    rng = random.Random(11)
+    marked = FOOTER_A.replace("الخبر", "ال\u200cخبر")  # an invisible mark inside a word
+    pieces = [HEADER_A, HEADER_B, FOOTER_A, marked, SHARE, *CONTENT_A, "  ", "المصدر نفسه"]
+    for _ in range(300):
+        text = "\n".join(rng.choice(pieces) for _ in range(rng.randint(1, 5)))
+        text += "\nنص يبقى"
+        source = rng.choice(["site_a", "site_b", None, "unseen"])
+        remove = fitted.lines_for(source)
+        lines = text.splitlines()
+        kept = [line for line in lines if _fold(line) not in remove]
+        expected = text if len(kept) == len(lines) else "\n".join(kept)
+        assert fitted.transform([text], [source]) == [expected], (text, source)

@@ -145,3 +145,17 @@ def test_config_round_trip_and_value_semantics() -> None:
 def test_non_string_input_is_a_data_error() -> None:
     with pytest.raises(DataError, match="expects a str, got float"):
         normalize(float("nan"))  # type: ignore[arg-type]
+
+
+def test_character_tables_translate_long_texts_exactly_as_str_translate() -> None:
+    from arnews_ml.text.normalize import _CharTable
+
+    table = {ord("أ"): "ا", ord("ـ"): None, ord("\u064e"): None, ord("٣"): "3", 0x1F600: "x"}
+    rng = random.Random(7)
+    alphabet = "أاـ\u064e٣ ب😀\ud800\n"  # with an astral character and a lone surrogate
+    text = "".join(rng.choice(alphabet) for _ in range(5000))
+    assert _CharTable(table)(text) == text.translate(table)
+    assert _CharTable(table)("أـب") == "اب"  # short texts take str.translate
+    wide = {ord("ﻻ"): "لا"}  # a two-character entry: str.translate does the work
+    assert _CharTable(wide).lookup is None
+    assert _CharTable(wide)("ﻻ" * 100) == "لا" * 100
