@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -101,10 +101,14 @@ class NgramTfidf:
         """Inverse document frequency per term, shape (n_features,)."""
         return self._tfidf.idf_
 
-    def _set_fitted(self, vocabulary: dict[str, int], idf: np.ndarray) -> None:
+    @classmethod
+    def from_fitted(cls, vocabulary: dict[str, int], idf: np.ndarray, **params: Any) -> Self:
+        """Rebuild a fitted instance from its vocabulary and idf (what ``save`` writes)."""
+        self = cls(**params)
         self.vocabulary_ = vocabulary
         self._tfidf = self._transformer()
         self._tfidf.idf_ = np.asarray(idf)
+        return self
 
     def _transformer(self) -> TfidfTransformer:
         return TfidfTransformer(
@@ -151,6 +155,8 @@ class NgramTfidf:
         terms = [terms[i] for i in order]
         if self.max_features is not None and len(kept) > self.max_features:
             tfs = np.bincount(matrix.indices, weights=matrix.data, minlength=counts.n_terms)
+            # in scikit-learn's dtype (its counts are self.dtype): argsort breaks ties by dtype
+            tfs = tfs.astype(self.dtype)
             best = np.sort((-tfs[kept]).argsort()[: self.max_features])
             kept = kept[best]
             terms = [terms[i] for i in best]
@@ -185,15 +191,6 @@ class CharNgramTfidf(NgramTfidf):
 
     def __init__(self, ngram_range: tuple[int, int] = (2, 5), **limits: Any) -> None:
         super().__init__(ngram_range, **limits)
-
-    @classmethod
-    def from_fitted(
-        cls, vocabulary: dict[str, int], idf: np.ndarray, **params: Any
-    ) -> CharNgramTfidf:
-        """Rebuild a fitted instance from its vocabulary and idf (what ``save`` writes)."""
-        self = cls(**params)
-        self._set_fitted(vocabulary, idf)
-        return self
 
     def _count(self, docs: Sequence[str]) -> _Counts:
         words = _numbered()
@@ -329,15 +326,6 @@ class WordNgramTfidf(NgramTfidf):
     ) -> None:
         super().__init__(ngram_range, **limits)
         self.analyzer = analyzer if analyzer is not None else ArabicAnalyzer()
-
-    @classmethod
-    def from_fitted(
-        cls, vocabulary: dict[str, int], idf: np.ndarray, **params: Any
-    ) -> WordNgramTfidf:
-        """Rebuild a fitted instance from its vocabulary and idf (what ``save`` writes)."""
-        self = cls(**params)
-        self._set_fitted(vocabulary, idf)
-        return self
 
     def _tokens(self, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Token numbers (dropped tokens left out), each token's document, the token strings."""

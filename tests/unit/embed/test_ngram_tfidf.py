@@ -126,3 +126,21 @@ def test_empty_vocabulary_and_over_pruning_raise() -> None:
 def test_char_wb_ngrams_short_word() -> None:
     assert char_wb_ngrams("ab", 2, 5) == [" a", "ab", "b ", " ab", "ab ", " ab "]
     assert char_wb_ngrams("a", 3, 5) == [" a "]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_features_breaks_ties_as_scikit_learn(dtype) -> None:
+    # 300 words seen once each: which 37 survive depends only on how ties are broken.
+    words = [f"w{i:03d}" + "ابتثجحخ"[i % 7] for i in range(300)]
+    docs = [" ".join(words[i : i + 10]) for i in range(0, 300, 10)]
+    shared = {"lowercase": False, "dtype": dtype, "max_features": 37, "sublinear_tf": True}
+    theirs = TfidfVectorizer(analyzer=ArabicAnalyzer(normalizer=None, lowercase=False), **shared)
+    ours = WordNgramTfidf(
+        ArabicAnalyzer(normalizer=None, lowercase=False),
+        ngram_range=(1, 1),
+        dtype=dtype,
+        max_features=37,
+    )
+    check_against(ours, theirs, docs)
+    theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 5), **shared)
+    check_against(CharNgramTfidf(ngram_range=(4, 5), dtype=dtype, max_features=37), theirs, docs)
