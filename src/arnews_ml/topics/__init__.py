@@ -20,7 +20,7 @@ _EXPORTS = {
     "default_min_cluster_size": "arnews_ml.topics.factories",
     "evaluate_topics": "arnews_ml.topics.metrics",
     "topic_diversity": "arnews_ml.topics.metrics",
-    "npmi_coherence": "arnews_ml.topics.metrics",
+    "npmi_coherence": "arnews_ml.topics.coherence",
     "topic_stability": "arnews_ml.topics.metrics",
     "topics_over_time": "arnews_ml.topics.analysis",
     "topics_per_group": "arnews_ml.topics.analysis",

@@ -1,11 +1,12 @@
-"""Topic metrics on tiny hand-checked corpora: NPMI, C_v, diversity, label alignment, stability."""
+"""Topic metrics on tiny hand-checked corpora: diversity, labels, stability, evaluate_topics.
+
+NPMI and C_v themselves are tested in ``test_coherence.py``.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
-import random
-from itertools import combinations
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import scipy.sparse as sp
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from arnews_ml.exceptions import ConfigError, DataError
+from arnews_ml.topics import coherence, metrics, topic_words
 from arnews_ml.topics.metrics import (
     cv_coherence,
     evaluate_topics,
@@ -21,182 +23,20 @@ from arnews_ml.topics.metrics import (
     topic_diversity,
     topic_label_table,
     topic_stability,
-    topic_word_lists,
 )
 
 # Four documents. Document frequencies (N = 4):
 #   a {0,1} 1/2   b {0,1} 1/2   c {0,2} 1/2   d {1,2} 1/2   x {2,3} 1/2   e {3} 1/4   y {3} 1/4
 DOCS = [["a", "b", "c"], ["a", "b", "d"], ["c", "d", "x"], ["e", "x", "y"]]
 
-# The same shape with Arabic tokens: sport words together, economy words together.
-SPORT = ["مباراة", "فريق", "هدف", "الدوري"]
-ECONOMY = ["النفط", "اسعار", "البرميل", "الموازنة"]
-ARABIC_DOCS = [
-    ["فاز", "فريق", "الزوراء", "في", "مباراة", "الدوري", "بهدف"],
-    ["سجل", "الفريق", "هدف", "في", "مباراة", "الدوري", "فريق"],
-    ["مباراة", "فريق", "هدف", "الدوري", "اليوم"],
-    ["ارتفعت", "اسعار", "النفط", "الى", "85", "دولارا", "للبرميل", "البرميل"],
-    ["النفط", "يدعم", "الموازنة", "و", "اسعار", "البرميل"],
-    ["الموازنة", "تعتمد", "على", "النفط", "اسعار", "البرميل"],
-]
 
-
-def npmi_by_hand(joint: float, p_a: float, p_b: float) -> float:
-    return math.log(joint / (p_a * p_b)) / -math.log(joint)
-
-
-# --- NPMI ---------------------------------------------------------------------------------------
-
-
-def test_npmi_hand_checked_pairs():
-    # a,b: together in 2 of 4 docs, each in 2 -> log(0.5 / 0.25) / -log(0.5) = 1.
-    assert npmi_coherence([["a", "b"]], DOCS)[0] == pytest.approx(1.0)
-    # a,e never co-occur -> -1 exactly (gensim's epsilon would give a little more).
-    assert npmi_coherence([["a", "e"]], DOCS)[0] == -1.0
-    # a,c: together in 1 of 4, each in 2: P(a,c) = 1/4 = P(a)P(c) -> independent -> 0.
-    assert npmi_coherence([["a", "c"]], DOCS)[0] == pytest.approx(0.0, abs=1e-9)
-    # e,y: together in 1 of 4, each in 1: log(0.25 / 0.0625) / -log(0.25) = 1.
-    assert npmi_by_hand(0.25, 0.25, 0.25) == pytest.approx(1.0)
-    assert npmi_coherence([["e", "y"]], DOCS)[0] == pytest.approx(1.0)
-
-
-def test_npmi_topic_mean_over_pairs_then_over_topics():
-    # [a,b,c]: pairs ab = 1, ac = 0, bc = 0 -> 1/3.  [a,e]: -1.  Model: (1/3 - 1) / 2 = -1/3.
-    mean, per_topic = npmi_coherence({0: ["a", "b", "c"], 1: ["a", "e"]}, DOCS)
-    assert per_topic == pytest.approx([1 / 3, -1.0], abs=1e-9)
-    assert mean == pytest.approx(-1 / 3, abs=1e-9)
-
-
-def test_npmi_top_n_outlier_topic_and_bertopic_pairs():
-    topics = {
-        -1: ["a", "e"],  # the outlier topic is never scored
-        3: [("a", 0.9), ("b", 0.5), ("", 1e-5), ("c", 0.1)],  # BERTopic pads with empty strings
-    }
-    mean, per_topic = npmi_coherence(topics, DOCS, top_n=2)
-    assert per_topic == pytest.approx([1.0])  # only a, b
-    assert mean == pytest.approx(1.0)
-    assert topic_word_lists(topics, 3) == {3: ["a", "b", "c"]}
-
-
-def test_npmi_sliding_window_hand_checked():
-    # window=2 gives 8 windows: ab bc | ab bd | cd dx | ex xy.
-    # a in 2, b in 4, a&b in 2 -> log((2/8) / ((2/8)(4/8))) / -log(2/8) = log 2 / log 4 = 0.5.
-    assert npmi_coherence([["a", "b"]], DOCS, window=2)[0] == pytest.approx(0.5)
-    # a and c share document 0 but never a 2-token window -> -1.
-    assert npmi_coherence([["a", "c"]], DOCS, window=2)[0] == -1.0
-    # A window larger than every document is the document itself.
-    assert npmi_coherence([["a", "c"]], DOCS, window=50)[0] == pytest.approx(
-        npmi_coherence([["a", "c"]], DOCS)[0]
-    )
-
-
-def test_npmi_ngram_terms_match_contiguous_tokens():
-    # "a b" occurs in docs 0 and 1 (like a alone); "b a" occurs nowhere and is dropped.
-    assert npmi_coherence([["a b", "c"]], DOCS)[0] == pytest.approx(0.0, abs=1e-9)
-    assert npmi_coherence([["a b", "a"]], DOCS)[0] == pytest.approx(1.0)
-    assert math.isnan(npmi_coherence([["b a", "c"]], DOCS)[0])
-
-
-def test_absent_words_are_dropped_and_reported(caplog):
-    with caplog.at_level(logging.WARNING, logger="arnews_ml.topics.metrics"):
-        mean, per_topic = npmi_coherence({0: ["a", "b", "zzz"], 1: ["a", "qqq"]}, DOCS)
-    assert per_topic[0] == pytest.approx(1.0)  # scored on a, b only
-    assert math.isnan(per_topic[1])  # one word left: not scorable
-    assert mean == pytest.approx(1.0)  # NaN topics are left out of the mean
-    assert "coherence_missing_words=2" in caplog.text
-    assert math.isnan(npmi_coherence([["zzz", "qqq"]], DOCS)[0])
-    assert math.isnan(npmi_coherence([["a", "b"]], [[], []])[0])  # empty corpus: no crash
-
-
-def _brute_force_npmi(topic: list[str], docs: list[list[str]], window: int) -> float:
-    windows = []
-    for doc in docs:
-        n = max(len(doc) - window + 1, 1)
-        windows.extend(doc[s : s + window] for s in range(n))
-
-    def has(win: list[str], term: str) -> bool:
-        parts = term.split()
-        return any(win[i : i + len(parts)] == parts for i in range(len(win)))
-
-    n = len(windows)
-    present = {t: {i for i, w in enumerate(windows) if has(w, t)} for t in topic}
-    scores = []
-    for a, b in combinations([t for t in topic if present[t]], 2):
-        joint = len(present[a] & present[b])
-        if joint == 0:
-            scores.append(-1.0)
-        elif joint == n:
-            scores.append(1.0)
-        else:
-            scores.append(npmi_by_hand(joint / n, len(present[a]) / n, len(present[b]) / n))
-    return float(np.mean(scores)) if scores else float("nan")
-
-
-@pytest.mark.parametrize("window", [1, 3, 7])
-def test_sliding_window_counts_match_brute_force(window):
-    rng = random.Random(window)
-    vocab = list("abcdefgh")
-    docs = [[rng.choice(vocab) for _ in range(rng.randint(0, 14))] for _ in range(40)]
-    topics = [["a", "b", "c", "d"], ["e", "f g", "h", "a"], ["b b", "c", "d e"]]
-    _, per_topic = npmi_coherence(topics, docs, window=window)
-    expected = [_brute_force_npmi(t, docs, window) for t in topics]
-    assert per_topic == pytest.approx(expected, abs=1e-9, nan_ok=True)
-
-
-def test_doc_term_matrix_gives_the_same_as_tokens():
-    vocabulary = ["a", "b", "c", "d", "e", "x", "y"]
-    rows, cols = zip(
-        *[(i, vocabulary.index(t)) for i, doc in enumerate(DOCS) for t in doc], strict=True
-    )
-    counts = sp.csr_matrix((np.full(len(rows), 2.0), (rows, cols)), shape=(4, len(vocabulary)))
-    topics = {0: ["a", "b", "c"], 1: ["a", "e", "y"]}
-    _, from_tokens = npmi_coherence(topics, DOCS)
-    _, from_matrix = npmi_coherence(topics, counts, vocabulary=vocabulary)
-    assert from_matrix == pytest.approx(from_tokens)
-    mapping = {w: i for i, w in enumerate(vocabulary)}
-    _, from_mapping = npmi_coherence(topics, counts, vocabulary=mapping)
-    assert from_mapping == pytest.approx(from_tokens)
-    with pytest.raises(ConfigError, match="token sequences"):
-        npmi_coherence(topics, counts, vocabulary=vocabulary, window=10)
-    with pytest.raises(ConfigError, match="vocabulary"):
-        npmi_coherence(topics, counts)
-    with pytest.raises(DataError, match="columns"):
-        npmi_coherence(topics, counts, vocabulary=vocabulary[:3])
-
-
-def test_bad_inputs_are_named():
-    with pytest.raises(DataError, match="tokenise first"):
-        npmi_coherence([["a", "b"]], ["a b c", "a b d"])
-    with pytest.raises(DataError, match="not a list of words"):
-        npmi_coherence({0: "a b"}, DOCS)
-    with pytest.raises(ConfigError, match="top_n"):
-        npmi_coherence([["a", "b"]], DOCS, top_n=0)
-    with pytest.raises(ConfigError, match="window"):
-        npmi_coherence([["a", "b"]], DOCS, window=0)
-
-
-# --- C_v -----------------------------------------------------------------------------------------
-
-
-def test_cv_hand_checked():
-    # Document windows (every doc is shorter than 110). NPMI matrix of [a, b, c]:
-    #   a [1, 1, 0]   b [1, 1, 0]   c [0, 0, 1]   -> topic vector W = [2, 2, 1], |W| = 3.
-    # cos(a, W) = cos(b, W) = 4 / (sqrt(2) * 3);  cos(c, W) = 1 / 3.
-    expected = (2 * 4 / (math.sqrt(2) * 3) + 1 / 3) / 3
-    mean, per_topic = cv_coherence([["a", "b", "c"]], DOCS)
-    assert per_topic == pytest.approx([expected])
-    assert mean == pytest.approx(expected)
-    assert cv_coherence([["a", "b", "c"]], DOCS, window=None)[0] == pytest.approx(expected)
-
-
-def test_cv_prefers_coherent_topics():
-    coherent = [SPORT, ECONOMY]
-    mixed = [SPORT[:2] + ECONOMY[:2], ECONOMY[2:] + SPORT[2:]]
-    good, good_topics = cv_coherence(coherent, ARABIC_DOCS)
-    bad, _ = cv_coherence(mixed, ARABIC_DOCS)
-    assert good > bad
-    assert all(0.0 <= s <= 1.0 for s in good_topics)
-    assert npmi_coherence(coherent, ARABIC_DOCS)[0] > npmi_coherence(mixed, ARABIC_DOCS)[0]
+def test_coherence_names_are_re_exported():
+    for name in ("CV_WINDOW", "NPMI_GENSIM_WINDOW", "cv_coherence", "npmi_coherence"):
+        assert name in metrics.__all__
+        assert getattr(metrics, name) is getattr(coherence, name)
+    for name in ("OUTLIER_TOPIC", "topic_word_lists"):
+        assert name in metrics.__all__
+        assert getattr(metrics, name) is getattr(topic_words, name)
 
 
 # --- diversity -----------------------------------------------------------------------------------
