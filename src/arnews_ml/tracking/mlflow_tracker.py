@@ -1,8 +1,9 @@
 """MlflowTracker: runs, params, metrics, artifacts and pyfunc models in an MLflow store.
 
-Tracking URI: the ``tracking_uri`` argument, else ``MLFLOW_TRACKING_URI``, else a SQLite store
-``sqlite:///<cwd>/mlflow.db`` with artifacts in ``<cwd>/mlartifacts`` (current MLflow refuses a
-plain ``./mlruns`` folder). The run lifecycle goes through MLflow's fluent API (so
+The store comes from :func:`~arnews_ml.tracking.store.resolve_tracking_uri` (the argument, else
+``MLFLOW_TRACKING_URI``, else ``sqlite:///<cwd>/mlflow.db`` with artifacts in
+``<cwd>/mlartifacts``); what a logged model holds is built in
+:mod:`arnews_ml.tracking.model_logging`. The run lifecycle goes through MLflow's fluent API (so
 ``mlflow.pyfunc.log_model`` attaches the model to our run and experiment), with the global
 tracking URI set only for the duration of each fluent call; everything else goes through an
 ``MlflowClient`` with an explicit run id.
@@ -10,17 +11,12 @@ tracking URI set only for the duration of each fluent call; everything else goes
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import shutil
-import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
@@ -38,10 +34,25 @@ from arnews_ml.tracking.base import (
     _check_status,
     _metric_value,
     _plain,
-    find_bundle_dir,
     git_commit,
     package_version,
     truncate_params,
+)
+from arnews_ml.tracking.model_logging import (
+    DEFAULT_INPUT_EXAMPLE,
+    PYFUNC_MODEL_FILE,
+    _example_texts,
+    _staged_bundle,
+    download_model_bundle,
+    infer_bundle_signature,
+)
+from arnews_ml.tracking.store import (
+    DEFAULT_ARTIFACT_DIR,
+    DEFAULT_DB_FILE,
+    _quiet_progress,
+    _scoped_tracking_uri,
+    default_artifact_location,
+    resolve_tracking_uri,
 )
 
 __all__ = [
@@ -59,61 +70,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DB_FILE = "mlflow.db"
-DEFAULT_ARTIFACT_DIR = "mlartifacts"
 DEFAULT_EXPERIMENT = "arnews"
-PYFUNC_MODEL_FILE = Path(__file__).with_name("pyfunc_model.py")
-"""The models-from-code file logged with every model (nothing of ours is cloudpickled)."""
-
-DEFAULT_INPUT_EXAMPLE = ("ارتفعت أسعار النفط في الأسواق العالمية اليوم",)
-"""The input example logged when the caller gives none (also used to infer the signature)."""
 
 _PARAMS_PER_BATCH = 100  # mlflow.utils.validation.MAX_PARAMS_TAGS_PER_BATCH
 _METRICS_PER_BATCH = 1000  # mlflow.utils.validation.MAX_METRICS_PER_BATCH
 _TAG_VALUE_LIMIT = 8000  # mlflow.utils.validation.MAX_TAG_VAL_LENGTH
-_URI_PREFIXES = ("models:/", "runs:/")
-
-
-def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
-    """The tracking URI to use: the argument, else ``MLFLOW_TRACKING_URI``, else the default.
-
-    The default is an absolute ``sqlite:///<cwd>/mlflow.db``; a relative SQLite URI is made
-    absolute. A plain path is turned into a SQLite URI when it ends in ``.db``, else it is
-    refused (MLflow no longer accepts a folder store).
-
-    Raises:
-        ConfigError: A bare folder path was given.
-    """
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
-    if uri is None:
-        return f"sqlite:///{(Path.cwd() / DEFAULT_DB_FILE).as_posix()}"
-    db = _sqlite_path(uri)
-    if db is not None:
-        # absolute, so a later chdir (hydra.job.chdir) cannot point it at another file
-        query = urlparse(uri).query
-        return f"sqlite:///{db.as_posix()}" + (f"?{query}" if query else "")
-    if "://" in uri or uri.startswith(("databricks", "sqlite:")):
-        return uri
-    path = Path(uri).expanduser().absolute()
-    if path.suffix == ".db":
-        return f"sqlite:///{path.as_posix()}"
-    raise ConfigError(
-        f"The tracking URI {uri!r} is a folder path; MLflow 3 no longer accepts a file store. "
-        f"Use a SQLite store such as 'sqlite:///{(path / DEFAULT_DB_FILE).as_posix()}' or a "
-        "server URL (http://host:5000)."
-    )
-
-
-def default_artifact_location(tracking_uri: str) -> str | None:
-    """Where a new experiment stores artifacts: ``mlartifacts/`` beside a local SQLite file.
-
-    Returns:
-        A ``file://`` URI, or None for other stores (the server decides).
-    """
-    db = _sqlite_path(tracking_uri)
-    if db is None:
-        return None
-    return (db.parent / DEFAULT_ARTIFACT_DIR).as_uri()
 
 
 class MlflowTracker(Tracker):
@@ -385,192 +346,6 @@ class MlflowTracker(Tracker):
         return experiment.experiment_id
 
 
-def download_model_bundle(uri: str, dst: str | Path, *, tracking_uri: str | None = None) -> Path:
-    """Download an MLflow model (or any artifact URI) and return the arnews_ml bundle inside.
-
-    Args:
-        uri: ``models:/<name>/<version>``, ``models:/<name>@<alias>``, ``models:/<model_id>``,
-            ``runs:/<run_id>/<path>`` or a storage URI of a model or bundle folder.
-        dst: The local folder to download into (created when missing).
-        tracking_uri: The store that resolves ``models:/`` and ``runs:/``; see
-            :func:`resolve_tracking_uri`.
-
-    Returns:
-        The bundle folder (holding manifest.json) inside ``dst``.
-
-    Raises:
-        ArtifactError: No store to resolve the URI, the model does not exist, or it holds no
-            arnews_ml bundle.
-    """
-    store = resolve_tracking_uri(tracking_uri)
-    if uri.startswith(_URI_PREFIXES):
-        db = _sqlite_path(store)
-        if db is not None and not db.is_file():
-            raise ArtifactError(
-                f"Cannot resolve {uri}: no MLflow tracking store at {store} (the file {db} does "
-                "not exist). Set MLFLOW_TRACKING_URI to the store the model was logged to, e.g. "
-                "MLFLOW_TRACKING_URI=sqlite:////path/to/mlflow.db or http://host:5000."
-            )
-    target = Path(dst)
-    target.mkdir(parents=True, exist_ok=True)
-    registry = os.environ.get("MLFLOW_REGISTRY_URI") or store
-    try:
-        # MLflow 3.17 resolves models:/ through the *global* tracking/registry URI whatever
-        # tracking_uri= says, so point the global one at the store for this call.
-        with _scoped_tracking_uri(store), _quiet_progress():
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=uri, dst_path=str(target), tracking_uri=store, registry_uri=registry
-            )
-    except MlflowException as err:
-        raise ArtifactError(
-            f"Cannot download {uri} from the MLflow store {store}: {err.message} "
-            "Check the name/version/alias, or set MLFLOW_TRACKING_URI to the right store."
-        ) from err
-    except OSError as err:  # includes requests' connection errors
-        raise ArtifactError(
-            f"Cannot reach the MLflow store {store} to download {uri}: {err}. Start the tracking "
-            "server or set MLFLOW_TRACKING_URI to a reachable store."
-        ) from err
-    bundle = find_bundle_dir(Path(local))
-    if bundle is None:
-        raise ArtifactError(
-            f"{uri} was downloaded to {local} but holds no arnews_ml bundle (no manifest.json, "
-            "nor an MLflow model with a 'bundle' artifact). Log models with "
-            "MlflowTracker.log_model."
-        )
-    return bundle
-
-
-def infer_bundle_signature(example: Any, output: Any) -> Any:
-    """The pyfunc signature: input one string column ``text``, output the predict_frame columns.
-
-    ``mlflow.models.infer_signature`` does the work; list columns whose example rows are all
-    empty (a multi-label model that predicted nothing) come out as ``Any`` and are set to an
-    array of strings, and its hint about integer columns (``topic``) is not shown.
-
-    Args:
-        example: DataFrame with the ``text`` column.
-        output: The bundle's ``predict_frame`` on those texts.
-
-    Returns:
-        An ``mlflow.models.ModelSignature``.
-    """
-    from mlflow.models import ModelSignature, infer_signature
-    from mlflow.types import DataType
-    from mlflow.types.schema import Array, ColSpec, Schema
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-        signature = infer_signature(example, output)
-    specs = []
-    for spec in signature.outputs.inputs:
-        column = output.get(spec.name)
-        if (
-            column is not None
-            and not isinstance(spec.type, Array)
-            and len(column)
-            and all(isinstance(v, list | tuple) and not v for v in column)
-        ):
-            spec = ColSpec(Array(DataType.string), spec.name, required=spec.required)
-        specs.append(spec)
-    return ModelSignature(inputs=signature.inputs, outputs=Schema(specs))
-
-
-def _example_texts(input_example: Any) -> list[str]:
-    if input_example is None:
-        return list(DEFAULT_INPUT_EXAMPLE)
-    if isinstance(input_example, str):
-        texts: list[Any] = [input_example]
-    elif hasattr(input_example, "columns"):  # a DataFrame
-        if "text" not in input_example.columns:
-            raise ConfigError(
-                "log_model: the input_example DataFrame has no 'text' column; columns are: "
-                f"{', '.join(map(str, input_example.columns))}."
-            )
-        texts = list(input_example["text"])
-    else:
-        texts = list(input_example)
-    if not texts or not all(isinstance(t, str) for t in texts):
-        raise ConfigError(
-            "log_model: input_example must be a non-empty list of strings (or a DataFrame with "
-            f"a 'text' column of strings); got {input_example!r:.200}."
-        )
-    return texts
-
-
-@contextlib.contextmanager
-def _staged_bundle(bundle: Path) -> Iterator[Path]:
-    """The bundle as a folder named ``bundle``, so every logged model holds ``artifacts/bundle``.
-
-    MLflow refuses symlinks that leave the folder, so a differently named bundle is hard-linked
-    (same file system: a sibling temp folder) or else copied into a temporary ``bundle`` folder.
-    """
-    if bundle.name == "bundle":
-        yield bundle
-        return
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=".arnews-log-model-", dir=bundle.parent))
-    except OSError:  # read-only parent: copy via the system temp folder
-        staging = Path(tempfile.mkdtemp(prefix="arnews-log-model-"))
-    try:
-        staged = staging / "bundle"
-        try:
-            shutil.copytree(bundle, staged, copy_function=os.link)
-        except OSError:
-            shutil.rmtree(staged, ignore_errors=True)
-            shutil.copytree(bundle, staged)
-        yield staged
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    if not uri.startswith("sqlite:"):
-        return None
-    parsed = urlparse(uri)
-    path = unquote(parsed.path)
-    if not path or path == "/:memory:" or ":memory:" in path:
-        return None
-    # sqlite:///relative.db has path "/relative.db"; sqlite:////abs.db has "//abs.db"
-    return Path(path[1:]).absolute()
-
-
 def _tag_string(value: Any) -> str:
     text = str(value)
     return text if len(text) <= _TAG_VALUE_LIMIT else text[: _TAG_VALUE_LIMIT - 1] + "…"
-
-
-@contextlib.contextmanager
-def _quiet_progress() -> Iterator[None]:
-    """No tqdm bars for the handful of files we up/download (unless the user asked for them)."""
-    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    if key in os.environ:
-        yield
-        return
-    os.environ[key] = "false"
-    try:
-        yield
-    finally:
-        os.environ.pop(key, None)
-
-
-@contextlib.contextmanager
-def _scoped_tracking_uri(uri: str) -> Iterator[None]:
-    """Point MLflow's global tracking URI at ``uri`` for one fluent call, then restore it.
-
-    ``mlflow.set_tracking_uri`` also exports MLFLOW_TRACKING_URI to the environment; restoring
-    both keeps one tracker (or one test) from redirecting the next one.
-    """
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    previous = getattr(tracking_utils, "_tracking_uri", None)
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(previous)
-        if env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = env

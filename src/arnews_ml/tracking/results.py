@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from arnews_ml.exceptions import ConfigError
+from arnews_ml.tracking.store import _scoped_tracking_uri, resolve_tracking_uri
 
 __all__ = ["DEFAULT_COLUMNS", "main", "results_table", "update_readme"]
 
@@ -54,17 +54,13 @@ def results_table(
     """
     import mlflow
 
-    uri = (
-        tracking_uri
-        or os.environ.get("MLFLOW_TRACKING_URI")
-        or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
-    )
-    mlflow.set_tracking_uri(uri)
-    if mlflow.get_experiment_by_name(experiment) is None:
-        raise ConfigError(f"No MLflow experiment named {experiment!r} in {uri}.")
-    runs = mlflow.search_runs(
-        experiment_names=[experiment], filter_string="attributes.status = 'FINISHED'"
-    )
+    uri = resolve_tracking_uri(tracking_uri)
+    with _scoped_tracking_uri(uri):  # the caller's MLflow URI is left as it was
+        if mlflow.get_experiment_by_name(experiment) is None:
+            raise ConfigError(f"No MLflow experiment named {experiment!r} in {uri}.")
+        runs = mlflow.search_runs(
+            experiment_names=[experiment], filter_string="attributes.status = 'FINISHED'"
+        )
     table = pd.DataFrame(index=runs.index)
     for title, field in columns:
         values = runs[field] if field in runs else pd.Series([None] * len(runs), index=runs.index)

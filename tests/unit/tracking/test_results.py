@@ -39,6 +39,21 @@ def test_results_table_lists_finished_runs_best_first(store: str):
     assert table["features"].tolist() == ["word", "word"]
 
 
+def test_reading_a_store_leaves_the_callers_mlflow_uri_alone(store: str, monkeypatch):
+    import os
+
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    before = mlflow.get_tracking_uri()
+    results_table("study", store)
+    with pytest.raises(ConfigError):
+        results_table("nope", store)
+    # (once it did not: later tests and trackers in the process read the wrong store)
+    assert mlflow.get_tracking_uri() == before
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+
+
 def test_unknown_experiment_is_a_clear_error(store: str):
     with pytest.raises(ConfigError, match="No MLflow experiment named 'nope'"):
         results_table("nope", store)

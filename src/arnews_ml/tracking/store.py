@@ -1,0 +1,119 @@
+"""The MLflow tracking store: which one to use, where its artifacts go, and scoping MLflow to it.
+
+Tracking URI: the ``tracking_uri`` argument, else ``MLFLOW_TRACKING_URI``, else a SQLite store
+``sqlite:///<cwd>/mlflow.db`` with artifacts in ``<cwd>/mlartifacts`` (current MLflow refuses a
+plain ``./mlruns`` folder). MLflow's fluent API and ``models:/`` resolution read process-global
+state, so calls that need it point that state at the store for their duration only.
+
+Resolving a URI needs no mlflow import; only the scoping helpers touch mlflow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from arnews_ml.exceptions import ConfigError
+
+__all__ = [
+    "DEFAULT_ARTIFACT_DIR",
+    "DEFAULT_DB_FILE",
+    "default_artifact_location",
+    "resolve_tracking_uri",
+]
+
+DEFAULT_DB_FILE = "mlflow.db"
+DEFAULT_ARTIFACT_DIR = "mlartifacts"
+
+
+def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
+    """The tracking URI to use: the argument, else ``MLFLOW_TRACKING_URI``, else the default.
+
+    The default is an absolute ``sqlite:///<cwd>/mlflow.db``; a relative SQLite URI is made
+    absolute. A plain path is turned into a SQLite URI when it ends in ``.db``, else it is
+    refused (MLflow no longer accepts a folder store).
+
+    Raises:
+        ConfigError: A bare folder path was given.
+    """
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+    if uri is None:
+        return f"sqlite:///{(Path.cwd() / DEFAULT_DB_FILE).as_posix()}"
+    db = _sqlite_path(uri)
+    if db is not None:
+        # absolute, so a later chdir (hydra.job.chdir) cannot point it at another file
+        query = urlparse(uri).query
+        return f"sqlite:///{db.as_posix()}" + (f"?{query}" if query else "")
+    if "://" in uri or uri.startswith(("databricks", "sqlite:")):
+        return uri
+    path = Path(uri).expanduser().absolute()
+    if path.suffix == ".db":
+        return f"sqlite:///{path.as_posix()}"
+    raise ConfigError(
+        f"The tracking URI {uri!r} is a folder path; MLflow 3 no longer accepts a file store. "
+        f"Use a SQLite store such as 'sqlite:///{(path / DEFAULT_DB_FILE).as_posix()}' or a "
+        "server URL (http://host:5000)."
+    )
+
+
+def default_artifact_location(tracking_uri: str) -> str | None:
+    """Where a new experiment stores artifacts: ``mlartifacts/`` beside a local SQLite file.
+
+    Returns:
+        A ``file://`` URI, or None for other stores (the server decides).
+    """
+    db = _sqlite_path(tracking_uri)
+    if db is None:
+        return None
+    return (db.parent / DEFAULT_ARTIFACT_DIR).as_uri()
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    if not uri.startswith("sqlite:"):
+        return None
+    parsed = urlparse(uri)
+    path = unquote(parsed.path)
+    if not path or path == "/:memory:" or ":memory:" in path:
+        return None
+    # sqlite:///relative.db has path "/relative.db"; sqlite:////abs.db has "//abs.db"
+    return Path(path[1:]).absolute()
+
+
+@contextlib.contextmanager
+def _quiet_progress() -> Iterator[None]:
+    """No tqdm bars for the handful of files we up/download (unless the user asked for them)."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    if key in os.environ:
+        yield
+        return
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
+
+
+@contextlib.contextmanager
+def _scoped_tracking_uri(uri: str) -> Iterator[None]:
+    """Point MLflow's global tracking URI at ``uri`` for one fluent call, then restore it.
+
+    ``mlflow.set_tracking_uri`` also exports MLFLOW_TRACKING_URI to the environment; restoring
+    both keeps one tracker (or one test) from redirecting the next one.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    previous = getattr(tracking_utils, "_tracking_uri", None)
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+        if env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = env
