@@ -7,7 +7,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
 
@@ -60,6 +60,17 @@ def _screen(lines: Iterable[str]) -> re.Pattern[str]:
     words = {max(line.split(), key=len) for line in lines}
     words_first = sorted(words, key=lambda w: (-len(w), w))
     return re.compile("|".join([*map(re.escape, words_first), _INVISIBLE_CLASS]))
+
+
+class _Rules(NamedTuple):
+    """What a document of one group loses: its folded lines, and their screening pattern."""
+
+    lines: frozenset[str]
+    screen: re.Pattern[str]
+
+    @classmethod
+    def of(cls, lines: frozenset[str]) -> _Rules:
+        return cls(lines, _screen(lines))
 
 
 def _source_key(source: object) -> str | None:
@@ -199,13 +210,12 @@ class BoilerplateRemover:
 
     def _finish_fit(self) -> None:
         self.lines_: dict[str, list[str]] = {g: list(c) for g, c in self.counts_.items()}
-        self._all_lines = frozenset().union(*(set(v) for v in self.lines_.values()))
-        self._group_lines = {
-            group: frozenset(lines) | frozenset(self.lines_.get(ALL_SOURCES, ()))
+        every_line = frozenset().union(*(set(v) for v in self.lines_.values()))
+        self._all_rules = _Rules.of(every_line)
+        self._group_rules = {
+            group: _Rules.of(frozenset(lines) | frozenset(self.lines_.get(ALL_SOURCES, ())))
             for group, lines in self.lines_.items()
         }
-        self._screens = {group: _screen(lines) for group, lines in self._group_lines.items()}
-        self._all_screen = _screen(self._all_lines)
         self.n_emptied_ = 0
         self.emptied_: list[int] = []
 
@@ -243,16 +253,11 @@ class BoilerplateRemover:
     def lines_for(self, source: object = None) -> frozenset[str]:
         """The folded lines stripped from a document of `source` (None: unknown source)."""
         self._check_fitted()
-        key = _source_key(source)
-        if key is not None and key in self._group_lines:
-            return self._group_lines[key]
-        return self._all_lines
+        return self._rules_for(_source_key(source)).lines
 
-    def _screen_for(self, source: object) -> re.Pattern[str]:
-        key = _source_key(source)
-        if key is not None and key in self._screens:
-            return self._screens[key]
-        return self._all_screen
+    def _rules_for(self, key: str | None) -> _Rules:
+        """The rules for a source key (from `_source_key`); every line for an unknown one."""
+        return self._group_rules.get(key, self._all_rules) if key is not None else self._all_rules
 
     def transform(self, texts: Iterable[str], sources: Iterable[object] | None = None) -> list[str]:
         """Strip the learned boilerplate lines.
@@ -273,8 +278,8 @@ class BoilerplateRemover:
         out: list[str] = []
         self.emptied_ = []
         for i, (text, source) in enumerate(zip(texts, keys, strict=True)):
-            remove = self.lines_for(source)
-            if not remove or not text or not self._screen_for(source).search(text):
+            remove, screen = self._rules_for(source)
+            if not remove or not text or not screen.search(text):
                 out.append(text)
                 continue
             lines = text.splitlines()
