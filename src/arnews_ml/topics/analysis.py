@@ -30,6 +30,7 @@ __all__ = [
     "as_group_lists",
     "document_topics_frame",
     "read_document_topics",
+    "topic_id_array",
     "topic_name",
     "topics_over_time",
     "topics_per_group",
@@ -95,14 +96,15 @@ def as_group_lists(values: Iterable[Any], *, name: str = "groups") -> list[list[
     return out
 
 
-def _topics(doc_topics: Sequence[int] | np.ndarray) -> np.ndarray:
+def topic_id_array(doc_topics: Sequence[int] | np.ndarray, name: str = "doc_topics") -> np.ndarray:
+    """One int64 topic id per document; a DataError naming the argument `name` otherwise."""
     array = np.asarray(doc_topics)
     if array.ndim != 1:
-        raise DataError(f"'doc_topics' must be one topic id per document; got shape {array.shape}.")
+        raise DataError(f"'{name}' must be one topic id per document; got shape {array.shape}.")
     try:
         return array.astype(np.int64)
     except (TypeError, ValueError) as err:
-        raise DataError(f"'doc_topics' must hold integer topic ids; got {array.dtype}.") from err
+        raise DataError(f"'{name}' must hold integer topic ids; got {array.dtype}.") from err
 
 
 def _check_length(n_docs: int, values: Sequence[Any] | None, name: str) -> None:
@@ -155,7 +157,7 @@ def topics_over_time(
     """
     if freq not in FREQUENCIES:
         raise ConfigError(f"'freq' must be one of {sorted(FREQUENCIES)}; got {freq!r}.")
-    topics = _topics(doc_topics)
+    topics = topic_id_array(doc_topics)
     _check_length(len(topics), dates, "dates")
     when = _to_datetimes(dates)
     dated = when.notna().to_numpy()
@@ -203,7 +205,7 @@ def topics_per_group(
     """
     if group_name in {"topic", "topic_label", "count", "share"}:
         raise ConfigError(f"'group_name' {group_name!r} clashes with a column of the table.")
-    topics = _topics(doc_topics)
+    topics = topic_id_array(doc_topics)
     _check_length(len(topics), groups, group_name)
     lists = as_group_lists(groups, name=group_name)
     lengths = np.fromiter((len(g) for g in lists), dtype=np.int64, count=len(lists))
@@ -253,7 +255,7 @@ def document_topics_frame(
     Returns:
         Columns ``id, date, source, labels, topic, probability`` (+ ``topic_label``).
     """
-    topic_array = _topics(topics)
+    topic_array = topic_id_array(topics)
     n_docs = len(topic_array)
     for name, values in (("ids", ids), ("dates", dates), ("sources", sources), ("labels", labels)):
         _check_length(n_docs, values, name)

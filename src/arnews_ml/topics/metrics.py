@@ -26,7 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from arnews_ml.exceptions import ConfigError, DataError
-from arnews_ml.topics.analysis import as_group_lists, topic_name
+from arnews_ml.topics.analysis import as_group_lists, topic_id_array, topic_name
 from arnews_ml.topics.coherence import (
     CV_WINDOW,
     NPMI_GENSIM_WINDOW,
@@ -89,22 +89,10 @@ def topic_diversity(topics: TopicWords, top_n: int = 25) -> float:
 # --- labels ----------------------------------------------------------------------------------
 
 
-def _topic_array(
-    topics_per_doc: Sequence[int] | np.ndarray, name: str = "topics_per_doc"
-) -> np.ndarray:
-    array = np.asarray(topics_per_doc)
-    if array.ndim != 1:
-        raise DataError(f"'{name}' must be one topic id per document; got shape {array.shape}.")
-    try:
-        return array.astype(np.int64)
-    except (TypeError, ValueError) as err:
-        raise DataError(f"'{name}' must hold integer topic ids; got {array.dtype}.") from err
-
-
 def _label_pairs(
     topics_per_doc: Sequence[int], labels_per_doc: Sequence[Any], ignore_outliers: bool
 ) -> tuple[np.ndarray, list[str], np.ndarray, int]:
-    topics = _topic_array(topics_per_doc)
+    topics = topic_id_array(topics_per_doc, "topics_per_doc")
     labels = as_group_lists(labels_per_doc, name="labels_per_doc")
     if len(labels) != len(topics):
         raise DataError(
@@ -345,7 +333,7 @@ def evaluate_topics(
         "n_missing_topic_words": float(n_missing),
     }
     if outlier_ratio is None and doc_topics is not None:
-        topics = _topic_array(doc_topics, "doc_topics")
+        topics = topic_id_array(doc_topics)
         outlier_ratio = float(np.mean(topics == OUTLIER_TOPIC)) if len(topics) else float("nan")
     if outlier_ratio is not None:
         metrics["outlier_ratio"] = float(outlier_ratio)
