@@ -288,13 +288,13 @@ class _CharTable:
 
     def __init__(self, table: dict[int, str | None]) -> None:
         self.table = table
-        self.lookup: np.ndarray | None = None
+        self.deletes = any(not value for value in table.values())
+        self.lookup: np.ndarray | None = None  # None: an entry maps to 2+ characters
         if all(value is None or len(value) <= 1 for value in table.values()):
             lookup = np.arange(sys.maxunicode + 1, dtype=np.uint32)
             for key, value in table.items():
                 lookup[key] = ord(value) if value else self._DELETED
             self.lookup = lookup
-            self.deletes = any(not value for value in table.values())
 
     def __call__(self, text: str) -> str:
         if self.lookup is None or len(text) < self._SHORT:
