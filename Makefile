@@ -24,15 +24,15 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
-	@echo "==> creating $(VENV) and installing arnews_ml[dev] (first run only, a few minutes)"
+	@echo "==> creating $(VENV) and installing arnews_ml[all,dev] (first run only, a few minutes)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip 2>&1 | $(QUIET_PIP)
 	@$(BIN)/python -m pip install $(PIP_FLAGS) torch==2.13.0 2>&1 | $(QUIET_PIP)
-	@$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]' 2>&1 | $(QUIET_PIP)
-	@$(BIN)/python -c "import arnews_ml, torch, bertopic, mlflow, sklearn; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	@$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[all,dev]' 2>&1 | $(QUIET_PIP)
+	@$(BIN)/python -c "import arnews_ml, torch, bertopic, mlflow, sklearn, optuna, hydra_plugins.hydra_optuna_sweeper, hydra_plugins.hydra_joblib_launcher; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the package with dev extras
+install: $(STAMP) ## Create .venv and install the package with every extra (sweep) and dev tools
 
 demo: $(STAMP) ## The main job: experiment on the bundled sample corpus, logged to ./mlflow.db
 	$(BIN)/python -m arnews_ml.demo

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -29,14 +31,70 @@ def _prepare_environment() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _run_task(task: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
-    """Run a task; package errors become one clear message and exit status 2, not a traceback."""
+def _run_context() -> Any:
+    """The run's surroundings from Hydra's global state (read here only, never in the tasks)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from arnews_ml.config import CHOICE_GROUPS
+    from arnews_ml.tasks.context import RunContext
+    from arnews_ml.tracking.sweep_context import read_sweep_info
+
+    hydra_cfg = HydraConfig.get()
+    choices = {
+        str(group): str(option)
+        for group, option in hydra_cfg.runtime.choices.items()
+        if group in CHOICE_GROUPS and option is not None
+    }
+    sweep = read_sweep_info(hydra_cfg.sweep.dir) if hydra_cfg.mode == RunMode.MULTIRUN else None
+    log_file = Path(hydra_cfg.runtime.output_dir) / f"{hydra_cfg.job.name}.log"
+    return RunContext(choices, tuple(hydra_cfg.overrides.task), sweep, log_file)
+
+
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _run_task(task: Callable[..., Any], cfg: DictConfig, **kwargs: Any) -> Any:
+    """Run a task; package errors become one clear message and exit status 2, not a traceback.
+
+    In a sweep a failing job must not stop the others: its error is reported (and its run is
+    FAILED in MLflow), and the job returns None so the sweep goes on.
+    """
+    sweep_job = _in_multirun()
     try:
-        return task(cfg)
+        return task(cfg, **kwargs)
     except ArnewsError as err:
         log.error("%s", err)
         print(f"error: {err}", file=sys.stderr)
+        if sweep_job:
+            return None
         raise SystemExit(2) from err
+    except Exception as err:
+        if not sweep_job:
+            raise
+        log.exception("job failed: %s", err)
+        print(f"error: job failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return None
+
+
+def _objective(result: Any, cfg: DictConfig) -> float:
+    """The value a sweeper optimises: ``cfg.objective`` of the run's metrics (NaN if absent,
+    which Optuna records as a failed trial)."""
+    if result is None:
+        return math.nan
+    name = str(cfg.get("objective") or "")
+    if name not in result.metrics:
+        log.warning(
+            "objective %r is not among the run's metrics; the sweeper gets NaN. Metrics: %s",
+            name,
+            ", ".join(sorted(result.metrics)),
+        )
+        return math.nan
+    return float(result.metrics[name])
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="corpus")
@@ -45,27 +103,48 @@ def _corpus_app(cfg: DictConfig) -> None:
     from arnews_ml.tasks.describe_corpus import describe_corpus
 
     summary = _run_task(describe_corpus, cfg)
-    print(format_summary(summary))
-    print(f"output folder    {summary['output_dir']}")
+    if summary is not None:
+        print(format_summary(summary))
+        print(f"output folder    {summary['output_dir']}")
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
-def _train_app(cfg: DictConfig) -> float | None:
+def _train_app(cfg: DictConfig) -> float:
     from arnews_ml.tasks.train_classifier import format_result, train_classifier
 
-    result = _run_task(train_classifier, cfg)
-    print(format_result(result))
-    # Returned so a Hydra sweeper can optimise it.
-    return result.metrics.get("val_f1_macro", result.metrics.get("test_f1_macro"))
+    result = _run_task(train_classifier, cfg, context=_run_context())
+    if result is not None:
+        print(format_result(result))
+    return _objective(result, cfg)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="topics")
-def _topics_app(cfg: DictConfig) -> float | None:
+def _topics_app(cfg: DictConfig) -> float:
     from arnews_ml.tasks.fit_topics import fit_topics, format_topics_result
 
-    result = _run_task(fit_topics, cfg)
-    print(format_topics_result(result))
-    return result.metrics.get("npmi")
+    result = _run_task(fit_topics, cfg, context=_run_context())
+    if result is not None:
+        print(format_topics_result(result))
+    return _objective(result, cfg)
+
+
+def _run_app(app: Callable[[], Any]) -> None:
+    """Run a Hydra app; close a sweep the sweeper left open, and fail when all its jobs did."""
+    from arnews_ml.tracking.sweep import close_open_sweep, last_sweep_status
+
+    try:
+        app()
+    except BaseException as err:
+        # the sweeper raised (or the user pressed Ctrl-C): the parent run still gets its summary
+        close_open_sweep(interrupted=isinstance(err, KeyboardInterrupt))
+        raise
+    if last_sweep_status() == "FAILED":
+        print(
+            "error: every job of the sweep failed; the errors are above, in each job's log and "
+            "in the sweep's parent run in MLflow.",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
 
 
 def corpus_main() -> None:
@@ -77,13 +156,13 @@ def corpus_main() -> None:
 def train_main() -> None:
     """`arnews-train [overrides]`: train, evaluate and log a classifier."""
     _prepare_environment()
-    _train_app()
+    _run_app(_train_app)
 
 
 def topics_main() -> None:
     """`arnews-topics [overrides]`: fit, evaluate and log a topic model."""
     _prepare_environment()
-    _topics_app()
+    _run_app(_topics_app)
 
 
 def predict_main(argv: list[str] | None = None) -> int:

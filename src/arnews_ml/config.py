@@ -12,6 +12,8 @@ from arnews_ml.exceptions import ArnewsError, ConfigError
 
 __all__ = [
     "ALLOWED_TARGET_PREFIXES",
+    "CHOICES_KEY",
+    "CHOICE_GROUPS",
     "CONFIG_DIR",
     "compose",
     "instantiate",
@@ -30,6 +32,23 @@ ALLOWED_TARGET_PREFIXES: tuple[str, ...] = ("arnews_ml.", "sklearn.")
 #: The packaged config folder (`conf/` in a checkout is a link to it), so an installed wheel
 #: carries its configs.
 CONFIG_DIR = Path(str(resources.files("arnews_ml") / "conf"))
+
+
+#: The config groups whose chosen option is logged as a param (``classifier=logreg``).
+CHOICE_GROUPS: tuple[str, ...] = (
+    "data",
+    "text",
+    "embedder",
+    "classifier",
+    "topic_model",
+    "tracking",
+    "experiment",
+    "hparams_search",
+)
+
+#: Top-level key that keeps the group choices in a config composed outside a Hydra app and in
+#: a logged config.yaml, so such a run is named and logged like one from the command line.
+CHOICES_KEY = "choices"
 
 
 def _tuple_resolver(*items: Any) -> tuple[Any, ...]:
@@ -144,13 +163,26 @@ def compose(config_name: str, overrides: Sequence[str] = ()) -> Any:
         overrides: Hydra override strings, e.g. `["classifier=linear_svc"]`.
 
     Returns:
-        The composed DictConfig (interpolations unresolved).
+        The composed DictConfig (interpolations unresolved), with the chosen option of each
+        config group under ``choices`` (what Hydra reports to a command-line run).
     """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import open_dict
 
     register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return hydra_compose(config_name=config_name, overrides=list(overrides))
+        cfg = hydra_compose(
+            config_name=config_name, overrides=list(overrides), return_hydra_config=True
+        )
+    choices = {
+        str(group): str(option)
+        for group, option in cfg.hydra.runtime.choices.items()
+        if group in CHOICE_GROUPS and option is not None
+    }
+    with open_dict(cfg):
+        del cfg["hydra"]
+        cfg[CHOICES_KEY] = choices
+    return cfg

@@ -45,18 +45,26 @@ def test_train_logs_metrics_artifacts_and_a_loadable_registered_model(store: str
         "val_hamming_loss",
         "fit_seconds",
         "embed_seconds",
-        "n_train",
-        "n_test",
         *(f"test_f1_{lab}" for lab in result.labels),
         *(f"val_f1_{lab}" for lab in result.labels),
     ]:
         assert name in result.metrics, name
     assert result.metrics["test_f1_micro"] > 0.8  # the sample corpus is learnable
+    # counts are params, so the run page and the compare view lead with quality metrics
+    assert result.counts == {"n_train": 704, "n_val": 98, "n_test": 198, "n_labels": 7}
+    assert not set(result.counts) & set(result.metrics)
 
     run = _mlflow_run(store, result.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.metrics["test_f1_macro"] == pytest.approx(result.metrics["test_f1_macro"])
     assert run.data.params["classifier._target_"] == "arnews_ml.classify.heads.svm"
+    assert run.data.params["classifier"] == "svm" and run.data.params["embedder"] == "tfidf"
+    assert run.data.params["n_train"] == "704"
+    assert run.info.run_name == "svm-tfidf"
+    inputs = {d.tags[0].value: d.dataset for d in run.inputs.dataset_inputs}
+    assert set(inputs) == {"training", "validation", "test"}
+    assert json.loads(inputs["test"].profile) == {"num_rows": 198}
+    assert inputs["training"].name == "news.jsonl.gz"
     assert run.data.tags["arnews_ml.data_fingerprint"]
     from mlflow.tracking import MlflowClient
 
@@ -74,6 +82,13 @@ def test_train_logs_metrics_artifacts_and_a_loadable_registered_model(store: str
     } <= artifacts
 
     assert result.registered_version is not None
+    client = MlflowClient(tracking_uri=store)
+    version = client.get_model_version("arnews-classifier", str(result.registered_version))
+    assert "head svm" in version.description and "test_f1_macro" in version.description
+    assert version.tags["classifier"] == "svm" and version.tags["run_id"] == result.run_id
+    model_id = client.get_run(result.run_id).data.tags["arnews_ml.model_id"]
+    assert version.source == f"models:/{model_id}"
+    assert client.get_logged_model(model_id).name == "classifier-svm-tfidf"
     bundle = load_bundle(result.bundle_dir)
     registered = load_model(f"models:/arnews-classifier/{result.registered_version}")
     expected = bundle.predict_scores(NEW_ARTICLES)
@@ -103,8 +118,9 @@ def test_failed_run_is_marked_failed_and_leaves_no_bundle(store: str, tmp_path: 
         train_classifier(cfg)
     import mlflow
 
-    runs = mlflow.search_runs(experiment_names=["arnews"])
+    runs = mlflow.search_runs(experiment_names=["arnews-classifier"])
     assert list(runs["status"]) == ["FAILED"]
+    assert "missing.jsonl" in runs["tags.arnews_ml.error"].iloc[0]
     assert not (tmp_path / "run" / "model").exists()
 
 
@@ -156,8 +172,8 @@ def test_split_files_through_data_file(store: str, tmp_path: Path):
         ],
     )
     result = train_classifier(cfg)
-    assert result.metrics["n_test"] == 300
-    assert result.metrics["n_train"] + result.metrics["n_val"] == 700
+    assert result.counts["n_test"] == 300
+    assert result.counts["n_train"] + result.counts["n_val"] == 700
 
 
 def test_train_and_predict_commands(run_cli, store: str, tmp_path: Path):
@@ -245,9 +261,9 @@ def test_multirun_over_classifier_heads(run_cli, store: str, tmp_path: Path):
     assert done.returncode == 0, done.stderr[-2000:]
     import mlflow
 
-    runs = mlflow.search_runs(experiment_names=["arnews"])
-    assert sorted(runs["params.classifier._target_"].str.rsplit(".", n=1).str[-1]) == [
-        "logreg",
-        "sgd",
-    ]
+    runs = mlflow.search_runs(experiment_names=["arnews-classifier"])
+    children = runs[runs["tags.mlflow.parentRunId"].notna()]
+    assert sorted(children["params.classifier"]) == ["logreg", "sgd"]
+    assert sorted(children["tags.mlflow.runName"]) == ["classifier=logreg", "classifier=sgd"]
     assert set(runs["status"]) == {"FINISHED"}
+    assert len(runs) == 3  # the sweep's parent and its two jobs

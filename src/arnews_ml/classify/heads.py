@@ -33,7 +33,12 @@ __all__ = [
     "svm",
 ]
 
-ClassWeight = Literal["balanced"] | dict[Any, float] | None
+ClassWeight = Literal["balanced", "none"] | dict[Any, float] | None
+
+
+def _class_weight(value: ClassWeight) -> Literal["balanced"] | dict[Any, float] | None:
+    """``"none"`` (what a sweep's ``choice(balanced, none)`` can name) means no weighting."""
+    return None if value == "none" else value
 
 
 def logreg(
@@ -47,14 +52,15 @@ def logreg(
 
     Args:
         C: Inverse regularisation strength.
-        class_weight: ``"balanced"`` reweights classes by inverse frequency (imbalance).
+        class_weight: ``"balanced"`` reweights classes by inverse frequency (imbalance);
+            ``"none"`` or None: no weighting.
         max_iter: Solver iterations.
         solver: scikit-learn solver name.
         random_state: Seed (used by some solvers).
     """
     return LogisticRegression(
         C=C,
-        class_weight=class_weight,
+        class_weight=_class_weight(class_weight),
         max_iter=max_iter,
         solver=solver,
         random_state=random_state,
@@ -113,7 +119,11 @@ def svm(
         random_state: Seed of the coordinate descent.
     """
     return LinearSVC(
-        C=C, class_weight=class_weight, max_iter=max_iter, tol=tol, random_state=random_state
+        C=C,
+        class_weight=_class_weight(class_weight),
+        max_iter=max_iter,
+        tol=tol,
+        random_state=random_state,
     )
 
 
@@ -139,7 +149,7 @@ def sgd(
     return SGDClassifier(
         loss=loss,
         alpha=alpha,
-        class_weight=class_weight,
+        class_weight=_class_weight(class_weight),
         max_iter=max_iter,
         tol=tol,
         random_state=random_state,

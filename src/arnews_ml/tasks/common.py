@@ -20,10 +20,12 @@ __all__ = [
     "build_cleaner",
     "data_fingerprint",
     "format_outputs",
+    "frame_fingerprint",
     "load_data",
     "make_tracker",
     "output_dir",
     "save_and_log_model",
+    "should_register",
     "split_options",
 ]
 
@@ -81,8 +83,13 @@ def build_cleaner(cfg: Any) -> TextCleaner:
 
 def data_fingerprint(corpus: Corpus) -> str:
     """A short content hash of the corpus (ids, texts and labels), for run tags."""
+    return frame_fingerprint(corpus.frame)
+
+
+def frame_fingerprint(frame: Any) -> str:
+    """A short content hash of a corpus frame's ids, texts and labels (16 hex characters)."""
     digest = hashlib.sha256()
-    for row in corpus.frame[["id", "text", "labels"]].itertuples(index=False):
+    for row in frame[["id", "text", "labels"]].itertuples(index=False):
         digest.update(f"{row.id}\x1f{row.text}\x1f{'|'.join(row.labels)}\x1e".encode())
     return digest.hexdigest()[:16]
 
@@ -112,24 +119,41 @@ def format_outputs(result: Any) -> list[str]:
     return lines
 
 
+def should_register(cfg: Any, in_sweep: bool) -> bool:
+    """The registration policy ``tracking.register``: ``always``, ``never``, or ``auto`` (a
+    single run registers its model; a sweep's job does not, the sweep registers its best)."""
+    if not cfg.tracking.get("log_model") or not cfg.tracking.get("registered_model"):
+        return False
+    policy = cfg.tracking.get("register", "auto")
+    return policy == "always" or (policy == "auto" and not in_sweep)
+
+
 def save_and_log_model(
-    tracker: Tracker, model: Any, out_dir: Path, cfg: Any, input_example: list[str]
+    tracker: Tracker,
+    model: Any,
+    out_dir: Path,
+    cfg: Any,
+    input_example: list[str],
+    *,
+    model_name: str,
+    in_sweep: bool = False,
 ) -> tuple[Path, str | None, Any]:
     """Save the model's bundle in the run folder and, if `tracking.log_model`, log it as an
-    MLflow model (registered as `tracking.registered_model` unless that is null).
+    MLflow model named ``model_name``; register it as `tracking.registered_model` when the
+    policy says so (:func:`should_register`). Log the run's metrics first: the registered
+    version's description quotes them.
 
     Returns:
-        ``(bundle_dir, model_uri, registered_version)``; the last two are None when not logged.
+        ``(bundle_dir, model_uri, registered_version)``; the last two are None when not logged
+        (the version is None when not registered).
     """
     from arnews_ml.persist import save_bundle
 
     bundle_dir = save_bundle(model, out_dir / BUNDLE_DIR, overwrite=True)
     if not cfg.tracking.log_model:
         return bundle_dir, None, None
-    info = tracker.log_model(
-        bundle_dir,
-        name="model",
-        registered_model_name=cfg.tracking.get("registered_model"),
-        input_example=input_example,
-    )
-    return bundle_dir, info.model_uri, info.registered_model_version
+    info = tracker.log_model(bundle_dir, name=model_name, input_example=input_example)
+    version = None
+    if should_register(cfg, in_sweep):
+        version = tracker.register_model(info, str(cfg.tracking.registered_model))
+    return bundle_dir, info.model_uri, version

@@ -19,9 +19,10 @@ from arnews_ml.tasks.common import (
     format_outputs,
     load_data,
     make_tracker,
-    output_dir,
     save_and_log_model,
 )
+from arnews_ml.tasks.context import RunContext
+from arnews_ml.tasks.tracked_run import log_corpus_inputs, tracked_run
 from arnews_ml.text.cleaner import TextCleaner
 from arnews_ml.text.normalize import Normalizer
 from arnews_ml.topics import analysis, plots
@@ -33,7 +34,7 @@ from arnews_ml.topics.metrics import (
     topic_stability,
 )
 from arnews_ml.topics.model import TopicModel
-from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker, flatten_config
+from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker
 
 __all__ = [
     "LIGHT_CLEANING",
@@ -47,7 +48,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.yaml"
 TOPIC_TABLE_FILE = "topics.csv"
 METRICS_FILE = "topic_metrics.json"
 
@@ -220,7 +220,9 @@ def _analysis_artifacts(
     return paths
 
 
-def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
+def fit_topics(
+    cfg: Any, tracker: Tracker | None = None, context: RunContext | None = None
+) -> TopicsResult:
     """Fit, evaluate, analyse, save and log a topic model as the `topics` config says.
 
     Steps: load and validate the corpus; learn boilerplate; embed the lightly cleaned text
@@ -232,24 +234,19 @@ def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
     Args:
         cfg: A composed `topics` config.
         tracker: Where to log; default from `tracking.kind`.
+        context: The run's surroundings from the command layer (choices, overrides, sweep);
+            default: what the config itself says.
 
     Returns:
         A TopicsResult with the run id, the metrics and the topic table.
     """
-    out = output_dir(cfg)
+    context = (context or RunContext()).with_choices_from(cfg)
     tracker = tracker if tracker is not None else make_tracker(cfg)
-    resolved = to_container(cfg)
     seeds = _seeds(cfg)
-    option = str(cfg.topic_model.get("backend"))
-    run_name = cfg.get("run_name") or f"topics-{option}-{cfg.topic_model.get('clusterer', '')}"
+    option = context.choice("topic_model") or str(cfg.topic_model.get("backend"))
 
-    with tracker.run(run_name=run_name, tags={"arnews_ml.task": "topics"}) as run_id:
-        from omegaconf import OmegaConf
-
-        (out / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-        tracker.log_params(flatten_config(resolved))
-        tracker.log_artifact(out / CONFIG_FILE)
-
+    with tracked_run(cfg, tracker, context, task="topics", default_name=option) as run:
+        out, run_id = run.out, run.run_id
         corpus = load_data(cfg, out)
         if corpus.n_docs < 20:
             raise DataError(
@@ -258,6 +255,7 @@ def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
             )
         tracker.set_tags({TAG_DATA_FINGERPRINT: data_fingerprint(corpus)})
         frame = corpus.frame
+        log_corpus_inputs(tracker, corpus, {"training": frame}, run.context)
         texts = frame["text"].tolist()
         sources = frame["source"].tolist()
         topic_texts, embed_texts, light = prepare_topic_texts(cfg, texts, sources)
@@ -276,7 +274,7 @@ def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
 
         labels = frame["labels"].tolist()
         metrics = score_topic_model(model, topic_texts, labels)
-        metrics["n_docs"] = float(len(frame))
+        tracker.log_params({"n_docs": len(frame)})
         artifacts: list[Path] = []
         if "label_nmi" in metrics:
             table = topic_label_table(model.topics_, labels, model.topic_labels_)
@@ -300,7 +298,13 @@ def fit_topics(cfg: Any, tracker: Tracker | None = None) -> TopicsResult:
             tracker.log_artifact(path)
 
         bundle_dir, model_uri, registered = save_and_log_model(
-            tracker, model, out, cfg, embed_texts[:2]
+            tracker,
+            model,
+            out,
+            cfg,
+            embed_texts[:2],
+            model_name=f"topics-{option}",
+            in_sweep=context.sweep is not None,
         )
         log.info(
             "topics run finished run_id=%s n_topics=%d npmi=%.4f",

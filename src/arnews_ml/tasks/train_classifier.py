@@ -25,7 +25,7 @@ from arnews_ml.classify.plots import (
     plot_precision_recall,
 )
 from arnews_ml.classify.report import prediction_errors_frame
-from arnews_ml.config import instantiate, to_container
+from arnews_ml.config import instantiate
 from arnews_ml.data.split import split_corpus
 from arnews_ml.data.summary import summarize_corpus
 from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
@@ -36,19 +36,18 @@ from arnews_ml.tasks.common import (
     format_outputs,
     load_data,
     make_tracker,
-    output_dir,
     save_and_log_model,
     split_options,
 )
-from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker, flatten_config
+from arnews_ml.tasks.context import RunContext
+from arnews_ml.tasks.tracked_run import log_corpus_inputs, tracked_run
+from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker
 
 __all__ = ["TrainResult", "format_result", "train_classifier"]
 
 log = logging.getLogger(__name__)
 
 # Artifact file names (inside the run's output folder and the MLflow run).
-CONFIG_FILE = "config.yaml"
-OVERRIDES_FILE = "overrides.txt"
 REPORT_CSV = "classification_report.csv"
 REPORT_JSON = "classification_report.json"
 CONFUSION_PNG = "confusion_matrix.png"
@@ -73,19 +72,7 @@ class TrainResult:
     model_uri: str | None = None
     registered_version: str | None = None
     artifacts: list[Path] = field(default_factory=list)
-
-
-def _head_name(cfg: Any) -> str:
-    return str(cfg.classifier["_target_"]).rsplit(".", 1)[-1]
-
-
-def _overrides() -> list[str]:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return list(HydraConfig.get().overrides.task)
-    except ValueError:
-        return []
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def _evaluate(
@@ -162,7 +149,9 @@ def _write_corpus_report(out: Path, corpus: Any, boilerplate: list[dict[str, Any
     return [out / CORPUS_REPORT_JSON, out / BOILERPLATE_CSV]
 
 
-def train_classifier(cfg: Any, tracker: Tracker | None = None) -> TrainResult:
+def train_classifier(
+    cfg: Any, tracker: Tracker | None = None, context: RunContext | None = None
+) -> TrainResult:
     """Train, evaluate, save and log a classifier as the `train` config says.
 
     Steps: load and validate the corpus, split it, learn boilerplate on the training split,
@@ -172,25 +161,19 @@ def train_classifier(cfg: Any, tracker: Tracker | None = None) -> TrainResult:
     Args:
         cfg: A composed `train` config.
         tracker: Where to log; default from `tracking.kind`.
+        context: The run's surroundings from the command layer (choices, overrides, sweep);
+            default: what the config itself says.
 
     Returns:
         A TrainResult with the run id, all metrics and the saved bundle's location.
     """
-    out = output_dir(cfg)
+    context = (context or RunContext()).with_choices_from(cfg)
     tracker = tracker if tracker is not None else make_tracker(cfg)
-    resolved = to_container(cfg)
-    run_name = (
-        cfg.get("run_name") or f"{_head_name(cfg)}-{cfg.embedder['_target_'].rsplit('.', 1)[-1]}"
-    )
-    tags = {"arnews_ml.task": "classification"}  # the tracker adds version and git commit
-
-    with tracker.run(run_name=run_name, tags=tags) as run_id:
-        (out / CONFIG_FILE).write_text(_to_yaml(cfg), encoding="utf-8")
-        (out / OVERRIDES_FILE).write_text("\n".join(_overrides()) + "\n", encoding="utf-8")
-        tracker.log_params(flatten_config(resolved))
-        tracker.log_artifact(out / CONFIG_FILE)
-        tracker.log_artifact(out / OVERRIDES_FILE)
-
+    names = _option_names(cfg, context)
+    with tracked_run(
+        cfg, tracker, context, task="classification", default_name="-".join(names)
+    ) as run:
+        out, run_id = run.out, run.run_id
         corpus = load_data(cfg, out)
         if corpus.n_docs == 0:
             raise DataError(
@@ -204,6 +187,9 @@ def train_classifier(cfg: Any, tracker: Tracker | None = None) -> TrainResult:
                 "The test split is empty: set data.test_path or data.split.test_size > 0."
             )
         log.info("split train=%d val=%d test=%d", len(train), len(val), len(test))
+        log_corpus_inputs(
+            tracker, corpus, {"training": train, "validation": val, "test": test}, run.context
+        )
 
         sources = train["source"].tolist() if "source" in train else None
         cleaner = build_cleaner(cfg).fit(train["text"].tolist(), sources)
@@ -234,13 +220,17 @@ def train_classifier(cfg: Any, tracker: Tracker | None = None) -> TrainResult:
             val["text"].tolist() if has_val else None,
             val["labels"].tolist() if has_val else None,
         )
+        counts = {
+            "n_train": len(train),
+            "n_val": len(val),
+            "n_test": len(test),
+            "n_labels": len(clf.labels_),
+        }
+        # Counts are params: the run page and the compare view lead with the quality metrics.
+        tracker.log_params(counts)
         metrics: dict[str, float] = {
             "fit_seconds": float(clf.fit_seconds_),
             "embed_seconds": float(clf.embed_seconds_),
-            "n_train": float(len(train)),
-            "n_val": float(len(val)),
-            "n_test": float(len(test)),
-            "n_labels": float(len(clf.labels_)),
         }
         if has_val:
             # The validation articles were scored during fit (threshold tuning): reuse them.
@@ -271,7 +261,13 @@ def train_classifier(cfg: Any, tracker: Tracker | None = None) -> TrainResult:
             tracker.log_artifact(path)
 
         bundle_dir, model_uri, registered = save_and_log_model(
-            tracker, clf, out, cfg, test["text"].head(2).tolist()
+            tracker,
+            clf,
+            out,
+            cfg,
+            test["text"].head(2).tolist(),
+            model_name="classifier-" + "-".join(names),
+            in_sweep=context.sweep is not None,
         )
         log.info(
             "run finished run_id=%s test_f1_macro=%.4f",
@@ -289,23 +285,26 @@ def train_classifier(cfg: Any, tracker: Tracker | None = None) -> TrainResult:
         model_uri=model_uri,
         registered_version=registered,
         artifacts=artifacts,
+        counts=counts,
     )
 
 
-def _to_yaml(cfg: Any) -> str:
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_yaml(cfg, resolve=True)
+def _option_names(cfg: Any, context: RunContext) -> tuple[str, str]:
+    """The classifier and embedder option names (``svm``, ``tfidf``); the targets' names when
+    the config was not composed from groups."""
+    head = context.choice("classifier") or str(cfg.classifier["_target_"]).rsplit(".", 1)[-1]
+    embedder = context.choice("embedder") or str(cfg.embedder["_target_"]).rsplit(".", 1)[-1]
+    return head, embedder
 
 
 def format_result(result: TrainResult) -> str:
     """A short terminal summary of a training run."""
-    m = result.metrics
+    m, n = result.metrics, result.counts
     kind = "multi-label" if result.multilabel else "multiclass"
     lines = [
         f"run id           {result.run_id}",
         f"task             {kind}, {len(result.labels)} labels",
-        f"documents        train {int(m['n_train']):,}, val {int(m['n_val']):,}, test {int(m['n_test']):,}",
+        f"documents        train {n['n_train']:,}, val {n['n_val']:,}, test {n['n_test']:,}",
         f"test macro-F1    {m.get('test_f1_macro', float('nan')):.4f}",
         f"test micro-F1    {m.get('test_f1_micro', float('nan')):.4f}",
         f"test accuracy    {m.get('test_accuracy', float('nan')):.4f}"

@@ -17,9 +17,15 @@ from arnews_ml.persist import package_version
 __all__ = [
     "MAX_PARAM_VALUE_LENGTH",
     "TAG_DATA_FINGERPRINT",
+    "TAG_ERROR",
     "TAG_GIT_COMMIT",
+    "TAG_MODEL_ID",
+    "TAG_NOTE",
     "TAG_PACKAGE_VERSION",
     "TAG_PARAMS_TRUNCATED",
+    "TAG_PARENT_RUN_ID",
+    "TAG_SWEEP_ID",
+    "DatasetRecord",
     "FlatConfig",
     "ModelLogResult",
     "NullTracker",
@@ -41,6 +47,11 @@ TAG_GIT_COMMIT = "mlflow.source.git.commit"
 TAG_PACKAGE_VERSION = "arnews_ml.version"
 TAG_DATA_FINGERPRINT = "arnews_ml.data_fingerprint"
 TAG_PARAMS_TRUNCATED = "params_truncated"
+TAG_PARENT_RUN_ID = "mlflow.parentRunId"
+TAG_NOTE = "mlflow.note.content"
+TAG_ERROR = "arnews_ml.error"
+TAG_MODEL_ID = "arnews_ml.model_id"
+TAG_SWEEP_ID = "arnews_ml.sweep_id"
 
 _ELLIPSIS = "…"
 MLMODEL_FILE = "MLmodel"
@@ -82,8 +93,13 @@ class Tracker(Protocol):
     starts a child run, and the logging calls go to the innermost active run.
     """
 
-    def start_run(self, run_name: str | None = None, tags: Mapping[str, Any] | None = None) -> str:
-        """Start a run (a child run when one is active) and return its id."""
+    def start_run(
+        self,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+    ) -> str:
+        """Start a run (a child of ``parent_run_id``, or of the active run) and return its id."""
         ...
 
     def end_run(self, status: RunStatus = "FINISHED") -> None:
@@ -122,6 +138,10 @@ class Tracker(Protocol):
         """Save a matplotlib figure as the artifact ``artifact_file`` (e.g. "plots/pr.png")."""
         ...
 
+    def log_input(self, dataset: DatasetRecord) -> None:
+        """Record a dataset the run used (shown in MLflow's Dataset column and run page)."""
+        ...
+
     def log_model(
         self,
         bundle_dir: str | Path,
@@ -133,16 +153,27 @@ class Tracker(Protocol):
         """Log a saved bundle as a model (and register it under ``registered_model_name``)."""
         ...
 
+    def register_model(self, model: ModelLogResult, name: str) -> int | None:
+        """Register a logged model as a new version of ``name`` (with a description of the run).
+
+        Returns:
+            The new version number, or None when this tracker has no registry.
+        """
+        ...
+
     @contextlib.contextmanager
     def run(
-        self, run_name: str | None = None, tags: Mapping[str, Any] | None = None
+        self,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
     ) -> Iterator[str]:
         """Context manager around start_run/end_run; yields the run id.
 
         The run ends FINISHED on success, FAILED when the block raises (the error propagates)
         and KILLED on KeyboardInterrupt.
         """
-        run_id = self.start_run(run_name=run_name, tags=tags)
+        run_id = self.start_run(run_name=run_name, tags=tags, parent_run_id=parent_run_id)
         try:
             yield run_id
         except KeyboardInterrupt:
@@ -152,6 +183,25 @@ class Tracker(Protocol):
             self.end_run("FAILED")
             raise
         self.end_run("FINISHED")
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """A dataset a run used, as MLflow's dataset inputs show it.
+
+    Attributes:
+        name: A short name (the file name, or ``arnews-sample``).
+        digest: A content fingerprint (changes whenever a row changes).
+        source: Where it was read from (a path or URI), or a description.
+        n_rows: Its number of rows.
+        context: ``training``, ``validation``, ``test``, ``topics`` or ``evaluation``.
+    """
+
+    name: str
+    digest: str
+    source: str
+    n_rows: int
+    context: str
 
 
 class FlatConfig(dict[str, str]):
@@ -282,6 +332,8 @@ class NullTracker(Tracker):
         artifacts: artifact path -> what was logged (the text, the dict, the figure, or the
             local source path for files).
         models: The :class:`ModelLogResult` of each log_model call.
+        inputs: The :class:`DatasetRecord` of each log_input call.
+        registered: ``(name, version)`` of each register_model call.
         runs: One dict per started run: id, name, parent, tags, status (None while active).
     """
 
@@ -292,6 +344,8 @@ class NullTracker(Tracker):
         self.tags: dict[str, str] = {}
         self.artifacts: dict[str, Any] = {}
         self.models: list[ModelLogResult] = []
+        self.inputs: list[DatasetRecord] = []
+        self.registered: list[tuple[str, int]] = []
         self.runs: list[dict[str, Any]] = []
         self._stack: list[dict[str, Any]] = []
 
@@ -305,11 +359,16 @@ class NullTracker(Tracker):
         """The status of the last run started (None while it is active)."""
         return self.runs[-1]["status"] if self.runs else None
 
-    def start_run(self, run_name: str | None = None, tags: Mapping[str, Any] | None = None) -> str:
+    def start_run(
+        self,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+    ) -> str:
         record = {
             "run_id": uuid.uuid4().hex,
             "run_name": run_name,
-            "parent_run_id": self.active_run_id,
+            "parent_run_id": parent_run_id or self.active_run_id,
             "tags": {str(k): str(v) for k, v in (tags or {}).items()},
             "status": None,
         }
@@ -381,6 +440,15 @@ class NullTracker(Tracker):
         )
         self.models.append(result)
         return result
+
+    def log_input(self, dataset: DatasetRecord) -> None:
+        self._require_run("log_input")
+        self.inputs.append(dataset)
+
+    def register_model(self, model: ModelLogResult, name: str) -> int | None:
+        version = 1 + sum(1 for registered, _ in self.registered if registered == name)
+        self.registered.append((name, version))
+        return version
 
     def _require_run(self, call: str) -> None:
         if not self._stack:

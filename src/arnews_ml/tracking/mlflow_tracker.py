@@ -11,6 +11,7 @@ tracking URI set only for the duration of each fluent call; everything else goes
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import warnings
@@ -26,8 +27,11 @@ from mlflow.tracking import MlflowClient
 from arnews_ml.exceptions import ArtifactError, ConfigError
 from arnews_ml.tracking.base import (
     TAG_GIT_COMMIT,
+    TAG_MODEL_ID,
     TAG_PACKAGE_VERSION,
     TAG_PARAMS_TRUNCATED,
+    TAG_PARENT_RUN_ID,
+    DatasetRecord,
     ModelLogResult,
     RunStatus,
     Tracker,
@@ -135,18 +139,24 @@ class MlflowTracker(Tracker):
             self._experiment_id = self._get_or_create_experiment()
         return self._experiment_id
 
-    def start_run(self, run_name: str | None = None, tags: Mapping[str, Any] | None = None) -> str:
-        all_tags = {TAG_PACKAGE_VERSION: package_version()}
-        commit = git_commit(Path.cwd())
-        if commit:
-            all_tags[TAG_GIT_COMMIT] = commit
+    def start_run(
+        self,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+    ) -> str:
+        all_tags = default_run_tags()
         all_tags.update({str(k): _tag_string(v) for k, v in (tags or {}).items()})
+        if parent_run_id:
+            # a parent opened elsewhere (a sweep's, maybe in another process): nest by tag,
+            # as MLflow itself records nesting
+            all_tags[TAG_PARENT_RUN_ID] = parent_run_id
         with _scoped_tracking_uri(self.tracking_uri):
             run = mlflow.start_run(
                 run_name=run_name,
                 experiment_id=self.experiment_id,
                 tags=all_tags,
-                nested=mlflow.active_run() is not None,
+                nested=mlflow.active_run() is not None and not parent_run_id,
             )
         run_id = run.info.run_id
         self._stack.append(run_id)
@@ -228,6 +238,33 @@ class MlflowTracker(Tracker):
         run_id = self._require_run("log_figure")
         self.client.log_figure(run_id, figure, artifact_file)
 
+    def log_input(self, dataset: DatasetRecord) -> None:
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        run_id = self._require_run("log_input")
+        entity = Dataset(
+            name=dataset.name,
+            digest=dataset.digest,
+            source_type="local" if "://" not in dataset.source else dataset.source.split(":")[0],
+            source=json.dumps({"uri": dataset.source}),
+            profile=json.dumps({"num_rows": int(dataset.n_rows)}),
+        )
+        self.client.log_inputs(
+            run_id,
+            datasets=[
+                DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, dataset.context)])
+            ],
+        )
+
+    def register_model(self, model: ModelLogResult, name: str) -> int | None:
+        """Register the model logged in this run as a new version of ``name``, described from
+        the run's params, metrics and tags (log those first)."""
+        from arnews_ml.tracking.registry import register_run_model
+
+        run_id = model.run_id or self._require_run("register_model")
+        return register_run_model(self.client, self.tracking_uri, run_id, name)
+
     def log_model(
         self,
         bundle_dir: str | Path,
@@ -297,6 +334,7 @@ class MlflowTracker(Tracker):
                 },
                 tags={"arnews_ml.kind": str(manifest.get("kind"))},
             )
+        self.set_tags({TAG_MODEL_ID: info.model_id})
         version = info.registered_model_version
         result = ModelLogResult(
             model_uri=info.model_uri,
@@ -344,6 +382,15 @@ class MlflowTracker(Tracker):
                 f"{experiment.experiment_id}) or set tracking.experiment to another name."
             )
         return experiment.experiment_id
+
+
+def default_run_tags() -> dict[str, str]:
+    """Tags every run of ours carries: the package version and, in a repository, the commit."""
+    tags = {TAG_PACKAGE_VERSION: package_version()}
+    commit = git_commit(Path.cwd())
+    if commit:
+        tags[TAG_GIT_COMMIT] = commit
+    return tags
 
 
 def _tag_string(value: Any) -> str:
