@@ -121,3 +121,27 @@ def test_package_errors_raised_by_a_target_come_through_unwrapped(tmp_path) -> N
     cfg = {"_target_": "arnews_ml.data.load_corpus", "path": str(tmp_path / "absent.csv")}
     with pytest.raises(DataError, match=r"absent\.csv"):
         instantiate(cfg, name="data")
+
+
+@pytest.mark.parametrize("option", _options("hparams_search"))
+def test_every_search_preset_composes_with_its_sweeper_and_searches_existing_keys(
+    option: str,
+) -> None:
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    primary = "topics" if option.startswith("topics") else "train"
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = hydra_compose(primary, [f"hparams_search={option}"], return_hydra_config=True)
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_.endswith("OptunaSweeper")
+    assert sweeper.n_trials >= 10 and sweeper.direction == "maximize"
+    assert not cfg.objective.startswith("test_")  # never select on a test split
+    groups = set(cfg.hydra.runtime.choices)
+    for key in sweeper.params:
+        if key in groups:
+            continue
+        parent, _, leaf = key.rpartition(".")
+        assert leaf in OmegaConf.select(cfg, parent), key
