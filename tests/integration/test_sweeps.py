@@ -140,11 +140,24 @@ def test_a_failing_job_does_not_stop_the_others_and_the_parent_says_why(
 def test_optuna_preset_runs_ten_trials_as_children_and_the_parent_holds_the_best(
     store: str, tmp_path: Path, run_cli
 ):
-    result = run_cli(["arnews-train", "-m", "hparams_search=svm_optuna", *FAST], tmp_path, store)
+    # two trials at a time in joblib's worker processes
+    result = run_cli(
+        [
+            "arnews-train",
+            "-m",
+            "hparams_search=svm_optuna",
+            "hydra/launcher=joblib",
+            "hydra.sweeper.n_jobs=2",
+            *FAST,
+        ],
+        tmp_path,
+        store,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     parent, children = _sweep(store)
     assert len(children) == 10
     assert parent.data.params["sweeper"] == "OptunaSweeper"
+    assert parent.data.params["launcher"] == "JoblibLauncher"
     assert parent.data.params["objective"] == "val_f1_macro"
     best = max(children, key=lambda c: c.data.metrics["val_f1_macro"])
     assert parent.data.metrics["best_val_f1_macro"] == best.data.metrics["val_f1_macro"]
