@@ -16,7 +16,14 @@ from omegaconf import DictConfig
 from arnews_ml.config import register_resolvers
 from arnews_ml.exceptions import ArnewsError
 
-__all__ = ["corpus_main", "predict_main", "topics_main", "train_main"]
+__all__ = [
+    "corpus_main",
+    "evaluate_main",
+    "predict_main",
+    "runs_main",
+    "topics_main",
+    "train_main",
+]
 
 log = logging.getLogger("arnews_ml")
 
@@ -170,3 +177,17 @@ def predict_main(argv: list[str] | None = None) -> int:
     from arnews_ml.tasks.predict import main as predict_cli
 
     return predict_cli(argv)
+
+
+def runs_main(argv: list[str] | None = None) -> int:
+    """`arnews-runs [--sweep ID] [--metric M] ... | --promote RUN_OR_VERSION --alias A`."""
+    from arnews_ml.tracking.runs import main as runs_cli
+
+    return runs_cli(argv)
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    """`arnews-evaluate --model URI_OR_FOLDER --input labelled.jsonl`: score a saved model."""
+    from arnews_ml.tracking.evaluation import main as evaluate_cli
+
+    return evaluate_cli(argv)

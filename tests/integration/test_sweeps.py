@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 from pathlib import Path
 
@@ -99,6 +100,13 @@ def test_a_six_job_sweep_is_one_parent_with_six_children_and_one_registered_vers
             "test_f1_macro"
         ]
     )
+
+    # arnews-runs ranks the sweep's jobs (not its parent) by the validation objective
+    listed = run_cli(["arnews-runs", "--sweep", sweep_id, "--format", "json"], tmp_path, store)
+    assert listed.returncode == 0, listed.stderr
+    ranked = json.loads(listed.stdout)
+    assert {r["run_id"] for r in ranked} == {r["run_id"] for r in rows}
+    assert [r["val_f1_macro"] for r in ranked] == pytest.approx(values)  # ties in any order
 
     # registration: only the best child, with a description and tags
     versions = _versions(store)

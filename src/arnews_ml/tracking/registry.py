@@ -84,7 +84,13 @@ def model_version_tags(
     return {k: v for k, v in out.items() if v}
 
 
-def register_run_model(client: MlflowClient, tracking_uri: str, run_id: str, name: str) -> int:
+def register_run_model(
+    client: MlflowClient,
+    tracking_uri: str,
+    run_id: str,
+    name: str,
+    model_id: str | None = None,
+) -> int:
     """Register the model logged in ``run_id`` as a new version of ``name``, described and tagged.
 
     Args:
@@ -93,6 +99,7 @@ def register_run_model(client: MlflowClient, tracking_uri: str, run_id: str, nam
         run_id: A run whose model was logged by ``MlflowTracker.log_model`` (tag
             ``arnews_ml.model_id``).
         name: The registered model's name (created when missing).
+        model_id: The run's LoggedModel id; default: the run's ``arnews_ml.model_id`` tag.
 
     Returns:
         The new version number.
@@ -103,7 +110,7 @@ def register_run_model(client: MlflowClient, tracking_uri: str, run_id: str, nam
     import mlflow
 
     run = client.get_run(run_id)
-    model_id = run.data.tags.get(TAG_MODEL_ID)
+    model_id = model_id or run.data.tags.get(TAG_MODEL_ID)
     if not model_id:
         raise ArtifactError(
             f"Run {run_id} has no logged model (no '{TAG_MODEL_ID}' tag), so there is nothing "

@@ -98,7 +98,8 @@ def short_override_name(key: str) -> str:
 def sweep_run_name(overrides: list[str] | tuple[str, ...], swept_keys: tuple[str, ...]) -> str:
     """A sweep job's run name: its values of the swept keys, ``C=0.5,classifier=logreg``.
 
-    Keys are shortened to their last component and sorted; overrides of keys that do not vary
+    Keys are shortened to their last component and sorted, long floats (a search's samples)
+    to 4 significant digits; overrides of keys that do not vary
     across the sweep are left out (every job shares them). Falls back to all overrides when
     none of them is a swept key.
     """
@@ -113,4 +114,14 @@ def sweep_run_name(overrides: list[str] | tuple[str, ...], swept_keys: tuple[str
         if bare in swept_keys:
             chosen.append((short_override_name(bare), value))
     shown = chosen or pairs
-    return ",".join(f"{k}={v}" for k, v in sorted(shown))
+    return ",".join(f"{k}={_short_value(v)}" for k, v in sorted(shown))
+
+
+def _short_value(value: str) -> str:
+    """A sampled float (``0.7556591402284708``) shortened to 4 significant digits for a name."""
+    if "." not in value or len(value) <= 8:
+        return value
+    try:
+        return f"{float(value):.4g}"
+    except ValueError:
+        return value

@@ -33,6 +33,8 @@ from arnews_ml.tracking.sweep_context import (
         (["+extra.key=3", "seed=1"], ("extra.key",), "key=3"),
         (["seed=1"], ("classifier",), "seed=1"),
         ([], ("classifier",), ""),
+        (["classifier.C=0.7556591402284708"], ("classifier.C",), "C=0.7557"),
+        (["data.path=/a/b.c/long_name.csv"], ("data.path",), "path=/a/b.c/long_name.csv"),
     ],
 )
 def test_sweep_run_name(overrides: list[str], swept: tuple[str, ...], name: str):
