@@ -85,9 +85,13 @@ def main() -> None:
     uri = os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
     print(f"finished in {time.perf_counter() - started:.0f} s; runs are in {uri}")
     print("open the MLflow UI:  make ui   (then http://127.0.0.1:5000)")
-    print("compare classifiers: .venv/bin/arnews-train -m classifier=svm,logreg,linear_svc,sgd")
+    print("a sweep of heads:    .venv/bin/arnews-train -m classifier=svm,logreg,linear_svc,sgd")
+    print("a search (Optuna):   .venv/bin/arnews-train -m hparams_search=svm_optuna")
     print(
         "compare topic models: .venv/bin/arnews-topics -m topic_model=bertopic,bertopic_kmeans,lda,nmf"
+    )
+    print(
+        "rank the runs:       .venv/bin/arnews-runs   (--sweep ID, --promote RUN --alias champion)"
     )
 
 
