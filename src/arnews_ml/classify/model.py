@@ -15,7 +15,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import ClassifierChain
 
-from arnews_ml.classify.bundle import cleaner_entry, load_cleaner
 from arnews_ml.classify.heads import check_head_fits
 from arnews_ml.classify.targets import (
     check_label_set,
@@ -27,6 +26,7 @@ from arnews_ml.classify.targets import (
 from arnews_ml.classify.thresholds import DEFAULT_THRESHOLD
 from arnews_ml.classify.thresholds import tune_thresholds as tune_label_thresholds
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
+from arnews_ml.text.cleaner import cleaner_entry, load_cleaner
 
 __all__ = ["EMBEDDER_DIR", "HEAD_FILE", "SCORE_PREFIX", "TextClassifier"]
 

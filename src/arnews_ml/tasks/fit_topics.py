@@ -24,7 +24,6 @@ from arnews_ml.tasks.common import (
 from arnews_ml.tasks.context import RunContext
 from arnews_ml.tasks.tracked_run import log_corpus_inputs, tracked_run
 from arnews_ml.text.cleaner import TextCleaner
-from arnews_ml.text.normalize import Normalizer
 from arnews_ml.topics import analysis, plots
 from arnews_ml.topics.metrics import (
     TOPIC_LABEL_TABLE_FILE,
@@ -37,7 +36,6 @@ from arnews_ml.topics.model import TopicModel
 from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker
 
 __all__ = [
-    "LIGHT_CLEANING",
     "TopicsResult",
     "build_topic_model",
     "fit_topics",
@@ -50,26 +48,6 @@ log = logging.getLogger(__name__)
 
 TOPIC_TABLE_FILE = "topics.csv"
 METRICS_FILE = "topic_metrics.json"
-
-#: What the embedder sees: boilerplate out, markup and links out, nothing else changed, so
-#: sentence-transformers models get text close to what they were trained on. Topic words come
-#: from the fully normalised text (the `text.normalize` switches) through the Arabic analyzer.
-LIGHT_CLEANING = {
-    "html": True,
-    "nfkc": True,
-    "urls": True,
-    "emails": True,
-    "hashtags": True,
-    "tatweel": True,
-    "diacritics": False,
-    "alef": False,
-    "alef_maqsura": False,
-    "ta_marbuta": False,
-    "hamza_carriers": False,
-    "digits": False,
-    "punctuation": False,
-    "whitespace": True,
-}
 
 
 @dataclass
@@ -99,8 +77,8 @@ def _seeds(cfg: Any) -> list[int]:
 def build_topic_model(cfg: Any, embedder: Any, seed: int, cleaner: Any = None) -> TopicModel:
     """The unfitted TopicModel of a composed `topics` config (``topic_model`` group), seeded.
 
-    ``cleaner`` is what the saved model applies to raw new articles (see
-    :func:`prepare_topic_texts`).
+    ``cleaner`` is the model's text pipeline, saved with it and applied to raw new articles
+    (see :func:`prepare_topic_texts`).
     """
     model_cfg = to_container(cfg.topic_model)
     model_cfg.pop("seeds", None)
@@ -113,18 +91,17 @@ def build_topic_model(cfg: Any, embedder: Any, seed: int, cleaner: Any = None) -
 def prepare_topic_texts(
     cfg: Any, texts: list[str], sources: list[str]
 ) -> tuple[list[str], list[str], TextCleaner]:
-    """The two views of the corpus a topic model needs, as the `text` config says.
+    """The two views of the corpus a topic model needs, from the model's one text pipeline.
 
     Returns:
-        ``(topic_texts, embed_texts, light_cleaner)``: fully cleaned text (boilerplate learnt on
-        ``texts`` and removed, the `text.normalize` switches applied) for topic words; lightly
-        cleaned text (:data:`LIGHT_CLEANING`, same boilerplate removed) for the embedder, length
-        n each; and the fitted light cleaner, for new articles at prediction time.
+        ``(topic_texts, embed_texts, cleaner)``: fully cleaned text (boilerplate learnt on
+        ``texts`` and removed, the `text.normalize` switches applied) for topic words; the same
+        with only the light `text.embed_normalize` steps for the embedder, length n each; and
+        the fitted cleaner, saved with the model so new articles get both views the same way.
     """
     cleaner = build_cleaner(cfg).fit(texts, sources)
-    topic_texts = cleaner.transform(texts, sources)
-    light = TextCleaner(Normalizer.from_config(LIGHT_CLEANING), cleaner.boilerplate)
-    return topic_texts, light.transform(texts, sources), light
+    topic_texts, embed_texts = cleaner.views(texts, sources)
+    return topic_texts, embed_texts, cleaner
 
 
 def score_topic_model(
@@ -258,7 +235,7 @@ def fit_topics(
         log_corpus_inputs(tracker, corpus, {"training": frame}, run.context)
         texts = frame["text"].tolist()
         sources = frame["source"].tolist()
-        topic_texts, embed_texts, light = prepare_topic_texts(cfg, texts, sources)
+        topic_texts, embed_texts, cleaner = prepare_topic_texts(cfg, texts, sources)
 
         embedder = instantiate(cfg.embedder, name="embedder")
         cached = None
@@ -267,7 +244,9 @@ def fit_topics(
 
         runs: list[TopicModel] = []
         for seed in seeds:
-            model = build_topic_model(cfg, cached if cached is not None else embedder, seed, light)
+            model = build_topic_model(
+                cfg, cached if cached is not None else embedder, seed, cleaner
+            )
             log.info("fitting topic model seed=%d documents=%d", seed, len(topic_texts))
             runs.append(model.fit(topic_texts, embed_texts))
         model = runs[0]

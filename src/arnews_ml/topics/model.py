@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from arnews_ml.classify.bundle import cleaner_entry, load_cleaner
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
 from arnews_ml.persist import dump_skops, load_skops
+from arnews_ml.text.cleaner import cleaner_entry, load_cleaner
 from arnews_ml.topics import baselines, factories
 from arnews_ml.topics.vectorizer import (
     VECTORIZER_FILE,
@@ -101,9 +101,11 @@ class TopicModel:
         svd_max_docs: Learn that reduction on a seeded sample of at most this many documents
             (``None``: all); every document is projected.
         fit_embedder: Call ``embedder.fit(embed_texts)`` in :meth:`fit` (TF-IDF needs it).
-        cleaner: What :meth:`predict_frame` applies to raw new articles before ``transform``
-            (a fitted ``TextCleaner``: the boilerplate and light cleaning the training articles
-            went through). ``fit`` and ``transform`` take texts already cleaned.
+        cleaner: The model's text pipeline (a fitted ``TextCleaner``): what the training
+            articles went through, applied by :meth:`predict_frame` to raw new articles (its
+            normalised view for the topic words, its embedder view for the embedder); its
+            normaliser is also the topic analyzer's. ``fit`` and ``transform`` take texts
+            already cleaned.
         seed: Seed of every random part (SVD, UMAP, k-means, PCA, LDA, NMF, KeyBERT sampling).
     """
 
@@ -197,6 +199,7 @@ class TopicModel:
         texts, embed_texts = _as_texts(texts, embed_texts)
         self.vectorizer_ = build_topic_vectorizer(
             texts,
+            normalizer=getattr(self.cleaner, "normalizer", None),
             min_df=self.min_df,
             max_df=self.max_df,
             ngram_range=self.ngram_range,
@@ -294,10 +297,13 @@ class TopicModel:
 
     def predict_frame(self, texts: Sequence[str]) -> pd.DataFrame:
         """The pyfunc output: columns ``topic`` (int64), ``topic_label`` (str), ``topic_score``
-        (float64), one row per raw article (cleaned by ``cleaner`` first when there is one)."""
+        (float64), one row per raw article. With a ``cleaner`` (the model's text pipeline) the
+        articles get both views of fit time: normalised text for the topic words, the light
+        view for the embedder."""
+        embed_texts = None
         if self.cleaner is not None:
-            texts = list(self.cleaner(list(texts)))
-        topics, scores = self.transform(texts)
+            texts, embed_texts = self.cleaner.views(list(texts))
+        topics, scores = self.transform(texts, embed_texts)
         labels = [self.topic_labels_.get(int(t), str(int(t))) for t in topics]
         return pd.DataFrame(
             {

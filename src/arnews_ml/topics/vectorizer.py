@@ -39,6 +39,7 @@ StemmerName = Literal["light", "isri", "snowball"]
 
 def build_topic_analyzer(
     *,
+    normalizer: Normalizer | None = None,
     stopwords_extra: Iterable[str] = (),
     proclitics: ProcliticMode = "article",
     stemmer: StemmerName | None = None,
@@ -48,6 +49,8 @@ def build_topic_analyzer(
     """The analyzer behind topic words: normalised tokens, no stop words, digits or Latin tokens.
 
     Args:
+        normalizer: The model's normalisation (its text pipeline's), applied to tokens and stop
+            words alike; None: the default steps (for an analyzer used without a pipeline).
         stopwords_extra: Words to drop on top of the package's Arabic stop-word list.
         proclitics: Strip attached proclitics: ``"article"`` (ال وال بال لل ...; the default,
             keeps words readable), ``True`` (also single و ف ب ك ل, which sometimes cuts a
@@ -67,7 +70,7 @@ def build_topic_analyzer(
         stopwords_extra = (stopwords_extra,)
     stops = arabic_stopwords(extra=tuple(stopwords_extra))
     analyzer = ArabicAnalyzer(
-        normalizer=DEFAULT_NORMALIZER,
+        normalizer=normalizer if normalizer is not None else DEFAULT_NORMALIZER,
         stopwords=sorted(stops),
         proclitics=proclitics,
         stemmer=stemmer,
@@ -82,6 +85,7 @@ def build_topic_analyzer(
 def build_topic_vectorizer(
     docs: Sequence[str],
     *,
+    normalizer: Normalizer | None = None,
     min_df: int | float = 5,
     max_df: int | float = 0.5,
     ngram_range: Sequence[int] = (1, 1),
@@ -94,6 +98,7 @@ def build_topic_vectorizer(
 
     Args:
         docs: The documents (cleaned text; the analyzer normalises them).
+        normalizer: The model's normalisation (see :func:`build_topic_analyzer`).
         min_df: Keep words in at least this many documents (int) or share of documents (float).
         max_df: Drop words in more than this share (float) or count (int) of documents.
         ngram_range: (min_n, max_n) word n-grams.
@@ -111,6 +116,7 @@ def build_topic_vectorizer(
             corpus size and what to lower).
     """
     analyzer = build_topic_analyzer(
+        normalizer=normalizer,
         stopwords_extra=stopwords_extra,
         proclitics=proclitics,
         stemmer=stemmer,

@@ -121,7 +121,7 @@ def test_unfitted_model_cannot_be_saved(tmp_path):
 
 
 def test_tampered_cleaner_class_is_refused(tmp_path):
-    from arnews_ml.classify.bundle import load_cleaner
+    from arnews_ml.text.cleaner import load_cleaner
 
     with pytest.raises(ArtifactError, match=r"only classes under arnews_ml\. are loaded"):
         load_cleaner({"class": "os:system", "state": {}}, tmp_path)
