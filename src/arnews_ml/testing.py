@@ -100,7 +100,12 @@ class FakeEmbedder:
         (directory / FAKE_EMBEDDER_FILE).write_text(
             json.dumps({"dim": self.dim, "seed": self.seed}), encoding="utf-8"
         )
-        return {"kind": "fake", "files": [FAKE_EMBEDDER_FILE], "spec": self.spec.to_dict()}
+        return {
+            "kind": "fake",
+            "class": "arnews_ml.testing:FakeEmbedder",  # not a production kind: named here
+            "files": [FAKE_EMBEDDER_FILE],
+            "spec": self.spec.to_dict(),
+        }
 
     @classmethod
     def load(cls, directory: str | Path, entry: Mapping[str, Any]) -> FakeEmbedder:
@@ -267,3 +272,13 @@ def topic_purity(topics: Sequence[int] | np.ndarray, labels: Sequence[str]) -> f
         members = [lab for t, lab in zip(topics.tolist(), labels, strict=True) if t == topic]
         total += Counter(members).most_common(1)[0][1]
     return total / len(labels)
+
+
+def build_head(name: str, **params: Any) -> Any:
+    """The classifier head of the ``classifier=<name>`` config option, as the YAML builds it
+    (the single source of its defaults), with ``params`` overriding its keys."""
+    from arnews_ml.config import compose, instantiate
+
+    cfg = compose("train", [f"classifier={name}"])
+    node = {**cfg.classifier, **params}
+    return instantiate(node, name="classifier")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arnews_ml.classify.heads import HEADS, knn, linear_svc, logreg, make_head, mlp, sgd
+from arnews_ml.classify.heads import knn, linear_svc, logreg, mlp, sgd, svm
 from arnews_ml.classify.metrics import (
     classification_metrics,
     classification_report_frame,
@@ -24,7 +24,6 @@ from arnews_ml.classify.thresholds import DEFAULT_GRID, DEFAULT_THRESHOLD, tune_
 __all__ = [
     "DEFAULT_GRID",
     "DEFAULT_THRESHOLD",
-    "HEADS",
     "SCORE_PREFIX",
     "TextClassifier",
     "classification_metrics",
@@ -33,7 +32,6 @@ __all__ = [
     "label_confusion_frame",
     "linear_svc",
     "logreg",
-    "make_head",
     "metric_label_names",
     "mlp",
     "plot_confusion_matrix",
@@ -43,6 +41,7 @@ __all__ = [
     "sanitize_metric_name",
     "save_figure",
     "sgd",
+    "svm",
     "threshold_metrics",
     "tune_thresholds",
 ]

@@ -8,11 +8,10 @@ multi-label wrapper (one-vs-rest or a chain) is added by :class:`TextClassifier`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.neighbors import KNeighborsClassifier
@@ -22,12 +21,10 @@ from sklearn.svm import LinearSVC
 from arnews_ml.exceptions import ConfigError, DataError
 
 __all__ = [
-    "HEADS",
     "check_head_fits",
     "knn",
     "linear_svc",
     "logreg",
-    "make_head",
     "mlp",
     "sgd",
     "svm",
@@ -209,36 +206,6 @@ def mlp(
         validation_fraction=validation_fraction,
         random_state=random_state,
     )
-
-
-HEADS: dict[str, Callable[..., BaseEstimator]] = {
-    "logreg": logreg,
-    "linear_svc": linear_svc,
-    "svm": svm,
-    "sgd": sgd,
-    "knn": knn,
-    "mlp": mlp,
-}
-
-
-def make_head(name: str, **params: Any) -> BaseEstimator:
-    """Build a head by its short name (``logreg``, ``linear_svc``, ``svm``, ``sgd``, ``knn``,
-    ``mlp``).
-
-    Args:
-        name: Key of :data:`HEADS`.
-        **params: Keyword arguments of that factory.
-
-    Returns:
-        An unfitted scikit-learn estimator.
-    """
-    try:
-        factory = HEADS[name]
-    except KeyError:
-        raise ConfigError(
-            f"Unknown classifier head {name!r}; choose one of: {', '.join(sorted(HEADS))}."
-        ) from None
-    return factory(**params)
 
 
 def check_head_fits(

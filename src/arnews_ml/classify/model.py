@@ -25,6 +25,7 @@ from arnews_ml.classify.targets import (
 )
 from arnews_ml.classify.thresholds import DEFAULT_THRESHOLD
 from arnews_ml.classify.thresholds import tune_thresholds as tune_label_thresholds
+from arnews_ml.embed.base import fit_encode
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
 from arnews_ml.text.cleaner import cleaner_entry, load_cleaner
 
@@ -68,7 +69,6 @@ class TextClassifier(BaseEstimator):
         thresholds_: Per-label decision thresholds, shape (n_labels,); all 0.5 unless tuned
             (single-label models ignore them and take the argmax).
         thresholds_tuned_: Whether the thresholds were tuned on validation data.
-        val_scores_: Scores of the validation articles, shape (n_val, n_labels), or None.
         embed_seconds_: Seconds spent cleaning, fitting the embedder and encoding train + val.
         fit_seconds_: Seconds spent fitting the head and tuning thresholds.
     """
@@ -114,7 +114,7 @@ class TextClassifier(BaseEstimator):
         Args:
             texts: Training articles.
             labels: One list of label names per training article.
-            val_texts: Validation articles (for threshold tuning and ``val_scores_``).
+            val_texts: Validation articles (for threshold tuning).
             val_labels: Their labels.
             label_set: All labels the model must know (e.g. the corpus label set); a label
                 without a training article is an error. Default: the training labels.
@@ -125,48 +125,17 @@ class TextClassifier(BaseEstimator):
         texts = check_texts(texts, "texts")
         rows = label_rows(labels, len(texts), "labels")
         val_texts, val_rows = self._check_val(val_texts, val_labels)
-        self._prepare_targets(rows, val_rows, label_set)  # fail fast, before embedding
+        _, multilabel, _ = self._prepare_targets(rows, val_rows, label_set)  # fail fast
 
         start = time.perf_counter()
-        cleaned = self._clean(texts)
-        self.embedder.fit(cleaned)
-        X = self.embedder.encode(cleaned)
-        X_val = self._encode_clean(val_texts) if val_texts is not None else None
+        X = fit_encode(self.embedder, self._clean(texts))
+        # validation articles serve the per-label thresholds only
+        tune = val_texts is not None and multilabel and self.tune_thresholds
+        X_val = self._encode_clean(val_texts) if tune else None
         embed_seconds = time.perf_counter() - start
 
         self._fit_head(X, rows, X_val, val_rows, label_set)
         self.embed_seconds_ = embed_seconds
-        return self
-
-    def fit_embedded(
-        self,
-        X: Any,
-        labels: Sequence[Sequence[str]],
-        X_val: Any | None = None,
-        val_labels: Sequence[Sequence[str]] | None = None,
-        *,
-        label_set: Iterable[str] | None = None,
-    ) -> TextClassifier:
-        """Fit the head on precomputed embeddings (e.g. from a cache).
-
-        The embedder must already be fitted, and ``X`` / ``X_val`` must come from
-        :meth:`encode` (cleaner, then ``embedder.encode``), or predictions will not match.
-
-        Args:
-            X: Training embeddings, shape (n_docs, dim), dense or sparse.
-            labels: One list of label names per row of ``X``.
-            X_val: Validation embeddings, or None.
-            val_labels: Their labels.
-            label_set: As in :meth:`fit`.
-        """
-        rows = label_rows(labels, X.shape[0], "labels")
-        val_rows = None
-        if (X_val is None) != (val_labels is None):
-            raise DataError("Pass both X_val and val_labels, or neither.")
-        if X_val is not None:
-            val_rows = label_rows(val_labels, X_val.shape[0], "val_labels")
-        self._fit_head(X, rows, X_val, val_rows, label_set)
-        self.embed_seconds_ = 0.0
         return self
 
     def _check_val(
@@ -239,13 +208,10 @@ class TextClassifier(BaseEstimator):
         self.head_ = head
         self.thresholds_ = np.full(len(labels), DEFAULT_THRESHOLD, dtype=np.float64)
         self.thresholds_tuned_ = False
-        self.val_scores_ = None
-        if X_val is not None and val_rows is not None:
-            self.val_scores_ = self._scores(X_val)
-            if multilabel and self.tune_thresholds and len(val_rows) > 0:
-                Y_val = to_indicator(val_rows, labels, name="val_labels")
-                self.thresholds_ = tune_label_thresholds(Y_val, self.val_scores_)
-                self.thresholds_tuned_ = True
+        if X_val is not None and val_rows and multilabel and self.tune_thresholds:
+            Y_val = to_indicator(val_rows, labels, name="val_labels")
+            self.thresholds_ = tune_label_thresholds(Y_val, self._scores(X_val))
+            self.thresholds_tuned_ = True
         self.fit_seconds_ = time.perf_counter() - start
 
     # ------------------------------------------------------------------ predicting
@@ -272,7 +238,7 @@ class TextClassifier(BaseEstimator):
                 f"TextClassifier 'cleaner' must be callable (list[str] -> list[str]); "
                 f"received {type(self.cleaner).__name__}."
             )
-        if not isinstance(cleaned, list):  # a list subclass may carry what was applied
+        if not isinstance(cleaned, list):
             cleaned = list(cleaned)
         if len(cleaned) != len(texts):
             raise DataError(
@@ -314,15 +280,6 @@ class TextClassifier(BaseEstimator):
                 f"{n} articles and the labels {', '.join(self.labels_)}."
             )
         return np.clip(P, 0.0, 1.0)
-
-    def predict_scores_embedded(self, X: Any) -> np.ndarray:
-        """Scores in [0, 1] for precomputed embeddings (from :meth:`encode`).
-
-        Returns:
-            Array of shape (n_docs, n_labels), columns in ``labels_`` order.
-        """
-        self._check_fitted()
-        return self._scores(X)
 
     def _scores_for_texts(self, texts: Sequence[str]) -> np.ndarray:
         self._check_fitted()
@@ -493,5 +450,4 @@ class TextClassifier(BaseEstimator):
         model.head_ = head_
         model.thresholds_ = values
         model.thresholds_tuned_ = bool(manifest.get("thresholds_tuned", False))
-        model.val_scores_ = None
         return model

@@ -6,7 +6,7 @@ imported when a sentence-transformers model is first loaded.
 
 from __future__ import annotations
 
-from arnews_ml.embed.base import Embedder, EmbedderSpec, build_embedder, load_embedder
+from arnews_ml.embed.base import Embedder, EmbedderSpec, load_embedder
 from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
 from arnews_ml.embed.sentence_transformer import SentenceTransformerEmbedder
 from arnews_ml.embed.tfidf import TfidfEmbedder
@@ -18,6 +18,5 @@ __all__ = [
     "EmbeddingCache",
     "SentenceTransformerEmbedder",
     "TfidfEmbedder",
-    "build_embedder",
     "load_embedder",
 ]

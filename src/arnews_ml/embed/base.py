@@ -19,16 +19,16 @@ __all__ = [
     "EMBEDDER_KINDS",
     "Embedder",
     "EmbedderSpec",
-    "build_embedder",
+    "fit_encode",
     "load_embedder",
 ]
 
-#: Embedder kinds that ``load_embedder`` / ``build_embedder`` know, mapped to ``module:Class``.
-#: Each class has ``load(directory, entry)``; only ``arnews_ml.`` classes are ever imported.
+#: The package's embedder kinds, mapped to ``module:Class``, for ``load_embedder``. Each class has
+#: ``load(directory, entry)``. Another embedder (a test's fake) names its own ``class`` in its
+#: manifest entry; only ``arnews_ml.`` classes are ever imported.
 EMBEDDER_KINDS: dict[str, str] = {
     "tfidf": "arnews_ml.embed.tfidf:TfidfEmbedder",
     "sentence_transformer": "arnews_ml.embed.sentence_transformer:SentenceTransformerEmbedder",
-    "fake": "arnews_ml.testing:FakeEmbedder",
 }
 
 
@@ -198,7 +198,11 @@ class Embedder(Protocol, metaclass=_StaticProtocolMeta):
         ...
 
 
-def _import_kind(kind: str) -> type:
+def _import_kind(kind: str, entry: Mapping[str, Any], directory: Path) -> type:
+    if kind not in EMBEDDER_KINDS and entry.get("class"):
+        from arnews_ml.persist import resolve_class
+
+        return resolve_class(entry["class"], directory, what="embedder class")
     try:
         target = EMBEDDER_KINDS[kind]
     except KeyError:
@@ -232,20 +236,17 @@ def load_embedder(directory: str | Path, entry: Mapping[str, Any]) -> Embedder:
     directory = Path(directory)
     if not directory.is_dir():
         raise ArtifactError(f"The embedder folder {directory} does not exist.")
-    cls = _import_kind(str(entry["kind"]))
+    cls = _import_kind(str(entry["kind"]), entry, directory)
     return cls.load(directory, entry)
 
 
-def build_embedder(kind: str, **options: Any) -> Embedder:
-    """Build an embedder by kind, e.g. ``build_embedder("tfidf", min_df=1)``.
-
-    Config files usually name the class with ``_target_`` instead; this is for code and notebooks.
-    """
-    if kind not in EMBEDDER_KINDS:
-        raise ConfigError(
-            f"embedder kind {kind!r} is not known; allowed: {', '.join(sorted(EMBEDDER_KINDS))}."
-        )
-    return _import_kind(kind)(**options)
+def fit_encode(embedder: Any, texts: Sequence[str]) -> Any:
+    """Fit ``embedder`` on ``texts`` and return their embeddings, in one pass when it has a
+    ``fit_encode`` (TF-IDF counts its training n-grams once), else ``fit`` then ``encode``."""
+    if hasattr(embedder, "fit_encode"):
+        return embedder.fit_encode(texts)
+    embedder.fit(texts)
+    return embedder.encode(texts)
 
 
 def read_entry_files(directory: Path, entry: Mapping[str, Any]) -> list[Path]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -52,13 +51,6 @@ def _ngram_range(name: str, value: Any) -> tuple[int, int]:
             f"{value!r}. In YAML write {name}: [1, 2]."
         )
     return low, high
-
-
-def _texts_digest(texts: Sequence[str]) -> str:
-    digest = hashlib.sha256()
-    for text in texts:
-        digest.update(str(text).encode("utf-8", errors="surrogatepass") + b"\0")
-    return digest.hexdigest()
 
 
 def _fit_part(
@@ -118,7 +110,7 @@ class TfidfEmbedder:
         stopwords: bool = False,
         proclitics: bool | Literal["article"] = False,
         stemmer: Literal["light", "isri", "snowball"] | None = None,
-        normalizer: Normalizer | Mapping[str, bool] | None = None,
+        normalizer: Normalizer | Mapping[str, bool] | bool | None = None,
         dtype: str | type = "float32",
         n_jobs: int | None = None,
     ) -> None:
@@ -133,10 +125,14 @@ class TfidfEmbedder:
             raise ConfigError(f"embedder.max_features must be >= 1 or null; got {max_features}.")
         if isinstance(normalizer, Mapping):
             normalizer = Normalizer.from_config(normalizer)
-        elif normalizer is not None and not isinstance(normalizer, Normalizer):
+        elif normalizer is None or normalizer is True:
+            normalizer = DEFAULT_NORMALIZER
+        elif normalizer is False:
+            normalizer = None  # the model's text pipeline has normalised the text already
+        elif not isinstance(normalizer, Normalizer):
             raise ConfigError(
-                "embedder.normalizer must be a Normalizer, a mapping of step switches or null; "
-                f"got {type(normalizer).__name__}."
+                "embedder.normalizer must be a Normalizer, a mapping of step switches, false (the "
+                f"text arrives normalised) or null (defaults); got {type(normalizer).__name__}."
             )
         self.analyzer = analyzer
         self.word_ngram_range = _ngram_range("word_ngram_range", word_ngram_range)
@@ -148,11 +144,10 @@ class TfidfEmbedder:
         self.stopwords = bool(stopwords)
         self.proclitics = proclitics
         self.stemmer = stemmer
-        self.normalizer = normalizer if normalizer is not None else DEFAULT_NORMALIZER
+        self.normalizer: Normalizer | None = normalizer
         self.dtype = dtype_name
         self.n_jobs = n_jobs
         self.vectorizers_: dict[str, NgramTfidf] = {}
-        self._fit_memo: tuple[str, sp.csr_matrix] | None = None
         # Fail on a bad proclitics/stemmer value now, not after reading the corpus.
         self._word_analyzer().validate()
 
@@ -165,7 +160,6 @@ class TfidfEmbedder:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_fit_memo"] = None  # the training matrix is a cache, not state
         return state
 
     # --- configuration ----------------------------------------------------------------------
@@ -188,7 +182,7 @@ class TfidfEmbedder:
             "stopwords": self.stopwords,
             "proclitics": self.proclitics,
             "stemmer": self.stemmer,
-            "normalizer": self.normalizer.to_dict(),
+            "normalizer": False if self.normalizer is None else self.normalizer.to_dict(),
             "dtype": self.dtype,
         }
 
@@ -196,12 +190,18 @@ class TfidfEmbedder:
     def spec(self) -> EmbedderSpec:
         """Kind ``"tfidf"`` with every parameter as an option (normalizer as its enabled steps)."""
         options = self.get_params()
-        options["normalizer"] = tuple(self.normalizer.steps)
+        options["normalizer"] = () if self.normalizer is None else tuple(self.normalizer.steps)
         return EmbedderSpec(kind=_KIND, options=options)
 
     def _word_analyzer(self) -> ArabicAnalyzer:
         # Input is already normalised and lower-cased, so the analyzer does neither again.
-        words = arabic_stopwords(normalizer=self.normalizer) if self.stopwords else None
+        words = (
+            arabic_stopwords(
+                normalizer=DEFAULT_NORMALIZER if self.normalizer is None else self.normalizer
+            )
+            if self.stopwords
+            else None
+        )
         return ArabicAnalyzer(
             normalizer=None,
             stopwords=words,
@@ -231,12 +231,10 @@ class TfidfEmbedder:
         return kind.from_fitted(vocabulary, idf, **params)
 
     def _prepare(self, texts: Sequence[str]) -> list[str]:
-        """Normalised, lower-cased texts. Texts that say they were already normalised with an
-        equal Normalizer (a ``CleanedTexts`` from ``TextCleaner``) are only lower-cased: the
-        steps are idempotent, so a second pass would cost time and change nothing."""
-        if getattr(texts, "normalizer", None) == self.normalizer:
-            return [text.lower() for text in texts]
+        """Normalised (unless ``normalizer=False``: the text arrives normalised), lower-cased."""
         normalizer = self.normalizer
+        if normalizer is None:
+            return [text.lower() for text in texts]
         return [normalizer(text).lower() for text in texts]
 
     # --- fit / encode -----------------------------------------------------------------------
@@ -279,6 +277,16 @@ class TfidfEmbedder:
         Raises:
             DataError: No texts, or no term survives min_df/max_df (the message says what to set).
         """
+        self.fit_encode(texts)
+        return self
+
+    def fit_encode(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Fit on the training texts and return their TF-IDF rows, counted once (what
+        ``fit(texts).encode(texts)`` gives, without counting the n-grams twice).
+
+        Raises:
+            DataError: As :meth:`fit`.
+        """
         if not isinstance(texts, list):
             texts = list(texts)
         if not texts:
@@ -307,15 +315,14 @@ class TfidfEmbedder:
                 f"currently min_df={self.min_df}, max_df={self.max_df}."
             ) from error
         self.vectorizers_ = {part: fitted[part][0] for part in self.parts}
-        blocks = [fitted[part][1] for part in self.parts]
-        self._fit_memo = (_texts_digest(texts), self._combine(blocks))
+        matrix = self._combine([fitted[part][1] for part in self.parts])
         logger.info(
             "tfidf fit texts=%d %s seconds=%.1f",
             len(texts),
             " ".join(f"{p}_features={n}" for p, n in self.n_features_.items()),
             time.perf_counter() - start,
         )
-        return self
+        return matrix
 
     def encode(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows of the texts.
@@ -330,11 +337,6 @@ class TfidfEmbedder:
         self._check_fitted()
         if not isinstance(texts, list):
             texts = list(texts)
-        if self._fit_memo is not None:
-            digest, matrix = self._fit_memo
-            self._fit_memo = None  # one use only: do not hold the training matrix any longer
-            if digest == _texts_digest(texts):
-                return matrix
         prepared = self._prepare(texts)
         return self._combine([self.vectorizers_[p].transform(prepared) for p in self.parts])
 

@@ -233,8 +233,9 @@ def train_classifier(
             "embed_seconds": float(clf.embed_seconds_),
         }
         if has_val:
-            # The validation articles were scored during fit (threshold tuning): reuse them.
-            val_metrics, *_ = _evaluate(clf, val["labels"].tolist(), "val_", scores=clf.val_scores_)
+            val_metrics, *_ = _evaluate(
+                clf, val["labels"].tolist(), "val_", texts=val["text"].tolist()
+            )
             metrics.update(val_metrics)
         if clf.multilabel_:
             metrics.update(threshold_metrics(clf.labels_, clf.thresholds_))

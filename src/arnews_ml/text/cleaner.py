@@ -12,25 +12,9 @@ from arnews_ml.persist import resolve_class
 from arnews_ml.text.boilerplate import BoilerplateRemover
 from arnews_ml.text.normalize import Normalizer
 
-__all__ = ["CleanedTexts", "TextCleaner", "cleaner_entry", "load_cleaner"]
+__all__ = ["TextCleaner", "cleaner_entry", "load_cleaner"]
 
 _TRUSTED_PREFIX = "arnews_ml."
-
-
-class CleanedTexts(list):
-    """A plain list of cleaned texts that remembers the Normalizer already applied to them.
-
-    A later stage that would apply the same normalisation (the TF-IDF embedder) checks
-    ``normalizer`` and skips a second, identical pass over every article.
-
-    Args:
-        texts: The cleaned texts.
-        normalizer: The Normalizer applied to every one of them (None: none).
-    """
-
-    def __init__(self, texts: Sequence[str] = (), normalizer: Normalizer | None = None) -> None:
-        super().__init__(texts)
-        self.normalizer = normalizer
 
 
 class TextCleaner:
@@ -83,11 +67,7 @@ class TextCleaner:
         return self
 
     def transform(self, texts: Sequence[str], sources: Sequence[str] | None = None) -> list[str]:
-        """Clean articles: boilerplate lines out, then the normaliser.
-
-        Returns:
-            A :class:`CleanedTexts` list (it records the normaliser applied).
-        """
+        """Clean articles: boilerplate lines out, then the normaliser (length n)."""
         return self._normalized(self._stripped(texts, sources))
 
     def views(
@@ -110,10 +90,10 @@ class TextCleaner:
             return list(texts)
         return self.boilerplate.transform(list(texts), sources)
 
-    def _normalized(self, texts: list[str]) -> CleanedTexts:
+    def _normalized(self, texts: list[str]) -> list[str]:
         if self.normalizer is None:
-            return CleanedTexts(texts, None)
-        return CleanedTexts([self.normalizer(t) for t in texts], self.normalizer)
+            return texts
+        return [self.normalizer(t) for t in texts]
 
     def embed_view(self, texts: Sequence[str], sources: Sequence[str] | None = None) -> list[str]:
         """What a topic model's embedder sees (see :meth:`views`)."""

@@ -10,7 +10,7 @@ import pytest
 from arnews_ml.classify import TextClassifier, heads
 from arnews_ml.exceptions import ArtifactError
 from arnews_ml.persist import load_bundle, save_bundle
-from arnews_ml.testing import FakeEmbedder
+from arnews_ml.testing import FakeEmbedder, build_head
 
 TOPICS = {
     "politics": ["البرلمـــان", "الحكومةُ", "الوزير", "الانتخابات", "النواب", "الدستور"],
@@ -61,7 +61,7 @@ def test_round_trip_every_head_with_fake_embedder(tmp_path, name, multi):
     texts, labels = make_corpus(multi=multi)
     val = make_corpus(3, multi=multi, seed=1)
     params = {"knn": {"n_neighbors": 5}, "mlp": {"hidden_layer_sizes": [8], "max_iter": 50}}
-    clf = TextClassifier(FakeEmbedder(dim=16), heads.make_head(name, **params.get(name, {})))
+    clf = TextClassifier(FakeEmbedder(dim=16), build_head(name, **params.get(name, {})))
     clf.fit(texts, labels, *val)
     _round_trip(clf, tmp_path / "bundle")
 

@@ -11,7 +11,7 @@ from sklearn.multioutput import ClassifierChain
 
 from arnews_ml.classify import TextClassifier, heads
 from arnews_ml.exceptions import ConfigError, DataError
-from arnews_ml.testing import FakeEmbedder
+from arnews_ml.testing import FakeEmbedder, build_head
 
 # Topic words (with diacritics and tatweel on purpose); documents mix them with shared filler.
 TOPICS = {
@@ -134,7 +134,6 @@ def test_thresholds_are_tuned_on_validation_data_only_when_asked():
     assert tuned.thresholds_tuned_
     assert tuned.thresholds_.shape == (3,)
     assert set(np.round(tuned.thresholds_, 6)) <= set(np.round(np.linspace(0.05, 0.95, 19), 6))
-    assert tuned.val_scores_.shape == (len(val_texts), 3)
     plain = clf_for(tune_thresholds=False).fit(texts, labels, val_texts, val_labels)
     assert not plain.thresholds_tuned_
     np.testing.assert_array_equal(plain.thresholds_, [0.5, 0.5, 0.5])
@@ -200,24 +199,9 @@ def test_every_head_works_inside_the_classifier(name):
         "knn": {"n_neighbors": 5},
         "mlp": {"hidden_layer_sizes": [16], "early_stopping": False},
     }
-    clf = TextClassifier(FakeEmbedder(dim=32), heads.make_head(name, **params.get(name, {})))
+    clf = TextClassifier(FakeEmbedder(dim=32), build_head(name, **params.get(name, {})))
     scores = clf.fit(texts, labels).predict_scores(texts).to_numpy()
     assert np.all((scores >= 0) & (scores <= 1))
-
-
-def test_fit_embedded_matches_fit():
-    texts, labels = make_corpus(multi=True)
-    val_texts, val_labels = make_corpus(3, multi=True, seed=2)
-    full = clf_for().fit(texts, labels, val_texts, val_labels)
-    pre = clf_for()
-    X, X_val = pre.embedder.encode(texts), pre.embedder.encode(val_texts)
-    pre.fit_embedded(X, labels, X_val, val_labels)
-    assert pre.embed_seconds_ == 0.0
-    np.testing.assert_array_equal(pre.thresholds_, full.thresholds_)
-    np.testing.assert_allclose(
-        pre.predict_scores(texts).to_numpy(), full.predict_scores(texts).to_numpy()
-    )
-    np.testing.assert_allclose(pre.predict_scores_embedded(X), pre.predict_scores(texts).to_numpy())
 
 
 def test_cleaner_runs_before_the_embedder():

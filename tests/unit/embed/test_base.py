@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from arnews_ml.embed import Embedder, EmbedderSpec, load_embedder
-from arnews_ml.embed.base import build_embedder
+from arnews_ml.embed.base import EMBEDDER_KINDS
 from arnews_ml.exceptions import ArtifactError, ConfigError
 from arnews_ml.testing import FakeEmbedder
 
@@ -107,7 +107,9 @@ def test_load_embedder_unknown_kind(tmp_path) -> None:
         load_embedder(tmp_path, {"kind": "word2vec", "files": []})
 
 
-def test_build_embedder_by_kind() -> None:
-    assert isinstance(build_embedder("fake", dim=4), FakeEmbedder)
-    with pytest.raises(ConfigError, match="allowed"):
-        build_embedder("nope")
+def test_the_fake_embedder_is_no_production_kind_and_names_its_class(tmp_path) -> None:
+    assert "fake" not in EMBEDDER_KINDS
+    entry = FakeEmbedder(dim=4).save(tmp_path)
+    assert isinstance(load_embedder(tmp_path, entry), FakeEmbedder)
+    with pytest.raises(ArtifactError, match="only classes under"):
+        load_embedder(tmp_path, {**entry, "class": "os:system"})

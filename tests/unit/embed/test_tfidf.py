@@ -142,15 +142,22 @@ def test_forked_word_part_gives_the_same_model() -> None:
         TfidfEmbedder(min_df=50, n_jobs=2).fit(DOCS)
 
 
-def test_texts_normalised_by_the_cleaner_are_not_normalised_again() -> None:
-    from arnews_ml.text.cleaner import CleanedTexts, TextCleaner
+def test_normalizer_false_takes_the_text_as_the_pipeline_normalised_it() -> None:
+    from arnews_ml.text.cleaner import TextCleaner
     from arnews_ml.text.normalize import DEFAULT_NORMALIZER
 
+    given = TfidfEmbedder(min_df=1, max_df=1.0, normalizer=False)
+    assert given._prepare(["كَتَبَ ABC"]) == ["كَتَبَ abc"]  # lower-cased only
+    assert dict(given.spec.options)["normalizer"] == ()
+    default = TfidfEmbedder(min_df=1, max_df=1.0)
+    assert default._prepare(["كَتَبَ ABC"]) == ["كتب abc"]
     cleaned = TextCleaner(normalizer=DEFAULT_NORMALIZER).fit(DOCS).transform(DOCS)
-    assert isinstance(cleaned, CleanedTexts) and cleaned.normalizer == DEFAULT_NORMALIZER
+    # the pipeline's normalisation then no second pass equals the embedder normalising itself
+    assert same_csr(given.fit_encode(cleaned), default.fit(list(DOCS)).encode(list(DOCS)))
+
+
+def test_fit_encode_equals_fit_then_encode() -> None:
     embedder = TfidfEmbedder(min_df=1, max_df=1.0)
-    assert embedder._prepare(CleanedTexts(["كَتَبَ ABC"], DEFAULT_NORMALIZER)) == ["كَتَبَ abc"]
-    assert embedder._prepare(["كَتَبَ ABC"]) == ["كتب abc"]  # a plain list is normalised
-    other = CleanedTexts(["كَتَبَ"], DEFAULT_NORMALIZER.__class__(diacritics=False))
-    assert embedder._prepare(other) == ["كتب"]  # another normaliser: normalised again
-    assert same_csr(embedder.fit(cleaned).encode(cleaned), embedder.encode(list(DOCS)))
+    once = embedder.fit_encode(list(DOCS))
+    assert same_csr(once, TfidfEmbedder(min_df=1, max_df=1.0).fit(list(DOCS)).encode(list(DOCS)))
+    assert same_csr(once, embedder.encode(list(DOCS)))
