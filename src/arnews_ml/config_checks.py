@@ -28,7 +28,6 @@ def _allowed_values() -> dict[str, tuple[str, ...]]:
         "task": ("auto", "multilabel", "multiclass"),
         "data.split.method": get_args(SplitMethod),
         "data.label_format": get_args(LabelFormat),
-        "tracking.kind": ("mlflow", "none"),
         "tracking.register": ("auto", "always", "never"),
         "analysis.time_bin": get_args(Frequency),
     }

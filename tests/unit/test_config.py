@@ -58,8 +58,11 @@ def test_every_text_option_builds_a_cleaner(option: str) -> None:
 
 @pytest.mark.parametrize("option", _options("tracking"))
 def test_every_tracking_option_composes(option: str) -> None:
+    from arnews_ml.tracking.base import build_tracker
+
     cfg = compose("train", [f"tracking={option}"])
-    assert cfg.tracking.kind == option
+    tracker = build_tracker(cfg.tracking)
+    assert type(tracker).__name__ == {"mlflow": "MlflowTracker", "none": "NullTracker"}[option]
 
 
 @pytest.mark.parametrize("option", _options("experiment"))

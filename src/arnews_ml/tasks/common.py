@@ -10,9 +10,8 @@ from typing import Any
 
 from arnews_ml.config import instantiate, to_container
 from arnews_ml.data.corpus import Corpus
-from arnews_ml.exceptions import ConfigError
 from arnews_ml.text.cleaner import TextCleaner
-from arnews_ml.tracking.base import NullTracker, Tracker
+from arnews_ml.tracking.base import Tracker, build_tracker
 
 __all__ = [
     "BUNDLE_DIR",
@@ -95,17 +94,8 @@ def frame_fingerprint(frame: Any) -> str:
 
 
 def make_tracker(cfg: Any) -> Tracker:
-    """The tracker named by `tracking.kind` (`mlflow` or `none`)."""
-    kind = cfg.tracking.kind
-    if kind == "none":
-        return NullTracker()
-    if kind == "mlflow":
-        from arnews_ml.tracking.mlflow_tracker import MlflowTracker
-
-        return MlflowTracker(
-            tracking_uri=cfg.tracking.get("tracking_uri"), experiment=cfg.tracking.experiment
-        )
-    raise ConfigError(f"tracking.kind must be 'mlflow' or 'none', got {kind!r}.")
+    """The tracker the `tracking` config group builds (`tracking=mlflow` or `tracking=none`)."""
+    return build_tracker(cfg.tracking)
 
 
 def format_outputs(result: Any) -> list[str]:

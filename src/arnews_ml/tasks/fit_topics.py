@@ -25,13 +25,8 @@ from arnews_ml.tasks.context import RunContext
 from arnews_ml.tasks.tracked_run import log_corpus_inputs, tracked_run
 from arnews_ml.text.cleaner import TextCleaner
 from arnews_ml.topics import analysis, plots
-from arnews_ml.topics.metrics import (
-    TOPIC_LABEL_TABLE_FILE,
-    evaluate_topics,
-    label_alignment,
-    topic_label_table,
-    topic_stability,
-)
+from arnews_ml.topics.backend import VocabularyOptions
+from arnews_ml.topics.metrics import TOPIC_LABEL_TABLE_FILE, score_topic_model, topic_label_table
 from arnews_ml.topics.model import TopicModel
 from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, Tracker
 
@@ -41,13 +36,16 @@ __all__ = [
     "fit_topics",
     "format_topics_result",
     "prepare_topic_texts",
-    "score_topic_model",
 ]
 
 log = logging.getLogger(__name__)
 
 TOPIC_TABLE_FILE = "topics.csv"
 METRICS_FILE = "topic_metrics.json"
+#: Keys of a `topic_model` config that are the TopicModel's own settings (beside the vocabulary's);
+#: the rest is the backend's options, built from the node's `_target_`.
+_MODEL_KEYS = ("top_n_words", "label_map", "label_words")
+_RUN_KEYS = ("seed", "seeds")
 
 
 @dataclass
@@ -77,14 +75,34 @@ def _seeds(cfg: Any) -> list[int]:
 def build_topic_model(cfg: Any, embedder: Any, seed: int, cleaner: Any = None) -> TopicModel:
     """The unfitted TopicModel of a composed `topics` config (``topic_model`` group), seeded.
 
-    ``cleaner`` is the model's text pipeline, saved with it and applied to raw new articles
-    (see :func:`prepare_topic_texts`).
+    The ``topic_model`` node holds the vocabulary settings (``min_df``, ``max_df``, ...), the
+    model's own (``top_n_words``, ``label_map``, ``label_words``), the run's (``seed``,
+    ``seeds``) and, with its ``_target_``, the backend's options (``BertopicOptions`` with its
+    ``reducer``/``clusterer``/``representation`` parts, ``LdaOptions``, ``NmfOptions``...),
+    whose ``build()`` gives the backend. ``cleaner`` is the model's text pipeline, saved with it
+    and applied to raw new articles (see :func:`prepare_topic_texts`).
     """
-    model_cfg = to_container(cfg.topic_model)
-    model_cfg.pop("seeds", None)
-    model_cfg["seed"] = seed
-    return instantiate(
-        model_cfg, expected_type=TopicModel, name="topic_model", embedder=embedder, cleaner=cleaner
+    node = dict(to_container(cfg.topic_model))
+    for key in _RUN_KEYS:
+        node.pop(key, None)
+    vocabulary = VocabularyOptions(
+        **{k: node.pop(k) for k in VocabularyOptions.field_names() if k in node}
+    )
+    settings = {k: node.pop(k) for k in _MODEL_KEYS if k in node}
+    options = instantiate(node, name="topic_model")
+    if not callable(getattr(options, "build", None)):
+        raise ConfigError(
+            f"topic_model._target_ {node['_target_']} built a {type(options).__name__}, which "
+            "has no build() giving a topic backend; point it at backend options such as "
+            "arnews_ml.topics.baselines.NmfOptions."
+        )
+    return TopicModel(
+        options.build(),
+        embedder=embedder,
+        cleaner=cleaner,
+        vocabulary=vocabulary,
+        seed=seed,
+        **settings,
     )
 
 
@@ -102,31 +120,6 @@ def prepare_topic_texts(
     cleaner = build_cleaner(cfg).fit(texts, sources)
     topic_texts, embed_texts = cleaner.views(texts, sources)
     return topic_texts, embed_texts, cleaner
-
-
-def score_topic_model(
-    model: TopicModel, topic_texts: list[str], labels: list[list[str]] | None = None
-) -> dict[str, float]:
-    """The metrics of a fitted model, on the tokens of its own topic analyzer.
-
-    npmi, c_v, topic_diversity, n_topics, n_missing_topic_words, outlier_ratio, fit_seconds and
-    embed_seconds; label_nmi and label_ari when ``labels`` has any label.
-    """
-    analyzer = model.vectorizer_.build_analyzer()
-    tokens = [analyzer(doc) for doc in topic_texts]
-    metrics = evaluate_topics(
-        model.topic_words_,
-        tokens,
-        doc_topics=model.topics_,
-        outlier_ratio=model.outlier_ratio_,
-        fit_seconds=model.fit_seconds_,
-    )
-    metrics["embed_seconds"] = float(model.embed_seconds_)
-    if labels is not None and any(len(x) for x in labels):
-        alignment = label_alignment(model.topics_, labels)
-        metrics["label_nmi"] = float(alignment["label_nmi"])
-        metrics["label_ari"] = float(alignment["label_ari"])
-    return metrics
 
 
 def _analysis_artifacts(
@@ -210,7 +203,7 @@ def fit_topics(
 
     Args:
         cfg: A composed `topics` config.
-        tracker: Where to log; default from `tracking.kind`.
+        tracker: Where to log; default: what the `tracking` config builds.
         context: The run's surroundings from the command layer (choices, overrides, sweep);
             default: what the config itself says.
 
@@ -220,7 +213,7 @@ def fit_topics(
     context = (context or RunContext()).with_choices_from(cfg)
     tracker = tracker if tracker is not None else make_tracker(cfg)
     seeds = _seeds(cfg)
-    option = context.choice("topic_model") or str(cfg.topic_model.get("backend"))
+    option = context.choice("topic_model") or str(cfg.topic_model._target_).rsplit(".", 1)[-1]
 
     with tracked_run(cfg, tracker, context, task="topics", default_name=option) as run:
         out, run_id = run.out, run.run_id
@@ -252,18 +245,13 @@ def fit_topics(
         model = runs[0]
 
         labels = frame["labels"].tolist()
-        metrics = score_topic_model(model, topic_texts, labels)
+        metrics = score_topic_model(model, topic_texts, labels, runs=runs[1:])
         tracker.log_params({"n_docs": len(frame)})
         artifacts: list[Path] = []
         if "label_nmi" in metrics:
             table = topic_label_table(model.topics_, labels, model.topic_labels_)
             table.to_csv(out / TOPIC_LABEL_TABLE_FILE, encoding="utf-8-sig")
             artifacts.append(out / TOPIC_LABEL_TABLE_FILE)
-        if len(runs) > 1:
-            stability = topic_stability([r.top_words(10) for r in runs], top_n=10)
-            metrics.update({k: float(v) for k, v in stability.items()})
-            for seed, other in zip(seeds[1:], runs[1:], strict=True):
-                metrics[f"n_topics_seed_{seed}"] = float(len(other.topic_words_))
         if cached is not None:
             metrics.update({k: float(v) for k, v in cached.stats().items()})
         tracker.log_metrics(metrics)

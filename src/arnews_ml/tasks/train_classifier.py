@@ -160,7 +160,7 @@ def train_classifier(
 
     Args:
         cfg: A composed `train` config.
-        tracker: Where to log; default from `tracking.kind`.
+        tracker: Where to log; default: what the `tracking` config builds.
         context: The run's surroundings from the command layer (choices, overrides, sweep);
             default: what the config itself says.
 

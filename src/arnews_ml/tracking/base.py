@@ -31,12 +31,17 @@ __all__ = [
     "NullTracker",
     "RunStatus",
     "Tracker",
+    "build_tracker",
     "find_bundle_dir",
     "flatten_config",
     "git_commit",
     "package_version",
     "truncate_params",
 ]
+
+#: Keys of the `tracking` config that say what a run does with its model; the rest (with
+#: `_target_`) builds the tracker.
+TRACKING_POLICY_KEYS = ("registered_model", "register", "log_model")
 
 RunStatus = Literal["FINISHED", "FAILED", "KILLED"]
 
@@ -279,6 +284,16 @@ def truncate_params(
             truncated.add(str(key))
         out[str(key)] = text
     return out, frozenset(truncated)
+
+
+def build_tracker(tracking_cfg: Any) -> Tracker:
+    """The tracker of a `tracking` config: its `_target_` with the other keys but the run's
+    model policy (:data:`TRACKING_POLICY_KEYS`), built like every other part."""
+    from arnews_ml.config import instantiate, to_container
+
+    plain = to_container(tracking_cfg)
+    node = {k: v for k, v in plain.items() if k not in TRACKING_POLICY_KEYS}
+    return instantiate(node, expected_type=Tracker, name="tracking")
 
 
 def git_commit(path: str | Path = ".") -> str | None:

@@ -84,13 +84,14 @@ class MlflowSweepCallback(Callback):
         tracking = config.get("tracking") or {}
         info = _sweep_info(config, parent_run_id=None)
         sweep_dir = _sweep_dir(config)
-        if tracking.get("kind") != "mlflow":
-            publish_sweep_info(info, sweep_dir)  # child names still show their overrides
-            return
+        from arnews_ml.tracking.base import build_tracker
         from arnews_ml.tracking.mlflow_tracker import MlflowTracker, default_run_tags
 
+        tracker = build_tracker(tracking)
+        if not isinstance(tracker, MlflowTracker):
+            publish_sweep_info(info, sweep_dir)  # child names still show their overrides
+            return
         task = _TASKS.get(str(kwargs.get("config_name") or ""), "classification")
-        tracker = MlflowTracker(tracking.get("tracking_uri"), experiment=tracking.get("experiment"))
         overrides = [str(o) for o in config.hydra.overrides.task]
         swept = [o for o in overrides if o.partition("=")[0].lstrip("+~") in info.swept_keys]
         name = "sweep " + (" ".join(swept or overrides) or info.sweep_id)
