@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import math
 import os
@@ -172,11 +173,68 @@ def topics_main() -> None:
     _run_app(_topics_app)
 
 
-def predict_main(argv: list[str] | None = None) -> int:
-    """`arnews-predict --model URI_OR_FOLDER --input FILE [--output FILE]`: label new articles."""
-    from arnews_ml.tasks.predict import main as predict_cli
+def _predict_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arnews-predict",
+        description="Label and topic-tag the articles of a file with saved arnews_ml models.",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        help="Bundle folder or MLflow model URI (models:/name/version, models:/name@alias, "
+        "runs:/...). Give it twice for a classifier and a topic model.",
+    )
+    parser.add_argument(
+        "--input", required=True, help="CSV, TSV, JSONL(.gz), Parquet or a text folder."
+    )
+    parser.add_argument(
+        "--output", default="-", help="Output JSONL file (default: standard output)."
+    )
+    parser.add_argument("--text-column", default="text", help="Column with the article text.")
+    parser.add_argument("--id-column", default="id", help="Column with the article id.")
+    parser.add_argument("--encoding", default="auto", help="auto, utf-8 or cp1256.")
+    parser.add_argument("--batch-size", type=int, default=256, help="Articles per batch.")
+    parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+    return parser
 
-    return predict_cli(argv)
+
+def predict_main(argv: list[str] | None = None) -> int:
+    """`arnews-predict --model URI_OR_FOLDER --input FILE [--output FILE]`: label new articles.
+
+    Returns the exit status: 0, or 2 on a usage or data error (one line on stderr).
+    """
+    args = _predict_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from arnews_ml.inference import load_model
+    from arnews_ml.tasks.predict import predict_to_path
+
+    try:
+        models = [load_model(uri) for uri in args.model]
+        summary = predict_to_path(
+            models,
+            args.input,
+            args.output,
+            text_column=args.text_column,
+            id_column=args.id_column,
+            encoding=args.encoding,
+            batch_size=args.batch_size,
+            progress=not args.no_progress,
+        )
+    except ArnewsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"predicted {summary.n_predicted:,} of {summary.n_rows:,} rows -> {summary.output}",
+        file=sys.stderr,
+    )
+    if summary.n_bad:
+        detail = ", ".join(f"{n} {reason}" for reason, n in summary.bad_reasons.items())
+        print(
+            f"skipped {summary.n_bad:,} bad rows ({detail}); they carry an 'error' field",
+            file=sys.stderr,
+        )
+    return 0
 
 
 def runs_main(argv: list[str] | None = None) -> int:

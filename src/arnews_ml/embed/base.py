@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from arnews_ml.exceptions import ArtifactError, ConfigError
+from arnews_ml.jsonable import to_jsonable
 
 __all__ = [
     "EMBEDDER_KINDS",
@@ -48,12 +49,6 @@ def _freeze(value: Any) -> Any:
         f"Embedder option value {value!r} of type {type(value).__name__} cannot be part of an "
         "EmbedderSpec; use a str, int, float, bool, None or a tuple of those."
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -95,7 +90,7 @@ class EmbedderSpec:
             "kind": self.kind,
             "model": self.model,
             "revision": self.revision,
-            "options": {k: _jsonable(v) for k, v in self.options},
+            "options": {k: to_jsonable(v) for k, v in self.options},
         }
 
     @classmethod

@@ -1,11 +1,9 @@
-"""Task: label (and topic-tag) the articles of a file with saved models; the arnews-predict CLI."""
+"""Task: label (and topic-tag) the articles of a file with saved models (arnews-predict's work)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import math
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -18,9 +16,15 @@ import pandas as pd
 
 from arnews_ml.data.io import read_table
 from arnews_ml.data.schema import ColumnMap
-from arnews_ml.exceptions import ArnewsError
+from arnews_ml.jsonable import to_jsonable
 
-__all__ = ["PredictSummary", "main", "predict_file", "predict_frame", "share_embedder"]
+__all__ = [
+    "PredictSummary",
+    "predict_file",
+    "predict_frame",
+    "predict_to_path",
+    "share_embedder",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +74,6 @@ def predict_frame(models: Sequence[Any], texts: list[str]) -> pd.DataFrame:
     frames = [model.predict_frame(texts).reset_index(drop=True) for model in models]
     out = pd.concat(frames, axis=1)
     return out.loc[:, ~out.columns.duplicated()]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
 
 
 def _batches(n: int, size: int) -> Iterator[slice]:
@@ -176,7 +170,7 @@ def _predict_rows(
         records = {}
         if preds is not None:
             for i, (_, pred) in zip(good, preds.iterrows(), strict=True):
-                records[i] = {k: _jsonable(v) for k, v in pred.items()}
+                records[i] = {k: to_jsonable(v) for k, v in pred.items()}
         for i in rows:
             line = {"id": ids[i]}
             if i in records:
@@ -190,83 +184,25 @@ def _predict_rows(
     return summary
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="arnews-predict",
-        description="Label and topic-tag the articles of a file with saved arnews_ml models.",
-    )
-    parser.add_argument(
-        "--model",
-        action="append",
-        required=True,
-        help="Bundle folder or MLflow model URI (models:/name/version, models:/name@alias, "
-        "runs:/...). Give it twice for a classifier and a topic model.",
-    )
-    parser.add_argument(
-        "--input", required=True, help="CSV, TSV, JSONL(.gz), Parquet or a text folder."
-    )
-    parser.add_argument(
-        "--output", default="-", help="Output JSONL file (default: standard output)."
-    )
-    parser.add_argument("--text-column", default="text", help="Column with the article text.")
-    parser.add_argument("--id-column", default="id", help="Column with the article id.")
-    parser.add_argument("--encoding", default="auto", help="auto, utf-8 or cp1256.")
-    parser.add_argument("--batch-size", type=int, default=256, help="Articles per batch.")
-    parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
-    return parser
+def predict_to_path(
+    models: Sequence[Any], input_path: str | Path, output: str, **options: Any
+) -> PredictSummary:
+    """Run :func:`predict_file` into ``output`` (a JSONL path, or ``-`` for standard output).
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `arnews-predict`; returns the exit status (0 ok, 2 on a usage/data error)."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from arnews_ml.inference import load_model
-
+    A file is written as ``<output>.partial`` and renamed when complete, so a failed run
+    leaves no half-written output. ``options`` are :func:`predict_file`'s keyword arguments.
+    """
+    if output == "-":
+        return predict_file(models, input_path, sys.stdout, **options)
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".partial")
     try:
-        models = [load_model(uri) for uri in args.model]
-        if args.output == "-":
-            summary = predict_file(
-                models,
-                args.input,
-                sys.stdout,
-                text_column=args.text_column,
-                id_column=args.id_column,
-                encoding=args.encoding,
-                batch_size=args.batch_size,
-                progress=not args.no_progress,
-            )
-        else:
-            target = Path(args.output)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".partial")
-            try:
-                with tmp.open("w", encoding="utf-8") as handle:
-                    summary = predict_file(
-                        models,
-                        args.input,
-                        handle,
-                        text_column=args.text_column,
-                        id_column=args.id_column,
-                        encoding=args.encoding,
-                        batch_size=args.batch_size,
-                        progress=not args.no_progress,
-                    )
-            except BaseException:
-                tmp.unlink(missing_ok=True)  # a failed run leaves no half-written output
-                raise
-            tmp.replace(target)
-            summary.output = str(target)
-    except ArnewsError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(
-        f"predicted {summary.n_predicted:,} of {summary.n_rows:,} rows -> {summary.output}",
-        file=sys.stderr,
-    )
-    if summary.n_bad:
-        detail = ", ".join(f"{n} {reason}" for reason, n in summary.bad_reasons.items())
-        print(
-            f"skipped {summary.n_bad:,} bad rows ({detail}); they carry an 'error' field",
-            file=sys.stderr,
-        )
-    return 0
+        with tmp.open("w", encoding="utf-8") as handle:
+            summary = predict_file(models, input_path, handle, **options)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(target)
+    summary.output = str(target)
+    return summary

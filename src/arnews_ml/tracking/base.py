@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from arnews_ml.exceptions import ConfigError
+from arnews_ml.jsonable import to_jsonable
 from arnews_ml.persist import package_version
 
 __all__ = [
@@ -495,26 +496,12 @@ def _param_string(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
-        return "{}" if not value else json.dumps(_plain(value), ensure_ascii=False)
+        return "{}" if not value else json.dumps(to_jsonable(value), ensure_ascii=False)
     if isinstance(value, list | tuple | set | frozenset) or _is_list_like(value):
-        return json.dumps(_plain(value), ensure_ascii=False)
+        return json.dumps(to_jsonable(value), ensure_ascii=False)
     return str(value)
 
 
 def _is_list_like(value: Any) -> bool:
     # OmegaConf ListConfig and similar sequences (but not str/bytes)
     return isinstance(value, Sequence) and not isinstance(value, str | bytes)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        return [_plain(v) for v in sorted(value, key=str)]
-    if isinstance(value, list | tuple) or _is_list_like(value):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return str(value)

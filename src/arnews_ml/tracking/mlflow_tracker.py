@@ -25,6 +25,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from arnews_ml.exceptions import ArtifactError, ConfigError
+from arnews_ml.jsonable import to_jsonable
 from arnews_ml.tracking.base import (
     TAG_GIT_COMMIT,
     TAG_MODEL_ID,
@@ -37,7 +38,6 @@ from arnews_ml.tracking.base import (
     Tracker,
     _check_status,
     _metric_value,
-    _plain,
     git_commit,
     package_version,
     truncate_params,
@@ -232,7 +232,7 @@ class MlflowTracker(Tracker):
 
     def log_dict(self, obj: Any, artifact_file: str) -> None:
         run_id = self._require_run("log_dict")
-        self.client.log_dict(run_id, _plain(obj), artifact_file)
+        self.client.log_dict(run_id, to_jsonable(obj), artifact_file)
 
     def log_figure(self, figure: Any, artifact_file: str) -> None:
         run_id = self._require_run("log_figure")
