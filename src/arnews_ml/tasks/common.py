@@ -142,7 +142,12 @@ def save_and_log_model(
     bundle_dir = save_bundle(model, out_dir / BUNDLE_DIR, overwrite=True)
     if not cfg.tracking.log_model:
         return bundle_dir, None, None
-    info = tracker.log_model(bundle_dir, name=model_name, input_example=input_example)
+    info = tracker.log_model(
+        bundle_dir,
+        name=model_name,
+        input_example=input_example,
+        output_example=model.predict_frame(input_example),
+    )
     version = None
     if should_register(cfg, in_sweep):
         version = tracker.register_model(info, str(cfg.tracking.registered_model))

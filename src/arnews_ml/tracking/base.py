@@ -155,6 +155,7 @@ class Tracker(Protocol):
         name: str = "model",
         registered_model_name: str | None = None,
         input_example: Sequence[str] | Any | None = None,
+        output_example: Any | None = None,
     ) -> ModelLogResult:
         """Log a saved bundle as a model (and register it under ``registered_model_name``)."""
         ...
@@ -447,6 +448,7 @@ class NullTracker(Tracker):
         name: str = "model",
         registered_model_name: str | None = None,
         input_example: Sequence[str] | Any | None = None,
+        output_example: Any | None = None,
     ) -> ModelLogResult:
         self._require_run("log_model")
         result = ModelLogResult(

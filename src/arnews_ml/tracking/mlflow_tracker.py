@@ -272,6 +272,7 @@ class MlflowTracker(Tracker):
         name: str = "model",
         registered_model_name: str | None = None,
         input_example: Sequence[str] | Any | None = None,
+        output_example: Any | None = None,
     ) -> ModelLogResult:
         """Log a bundle as an MLflow pyfunc model (from code), optionally registering it.
 
@@ -285,6 +286,8 @@ class MlflowTracker(Tracker):
             registered_model_name: Register the model under this name (a new version).
             input_example: Example texts (list of str, or a DataFrame with a ``text`` column);
                 default: one Arabic headline.
+            output_example: The model's ``predict_frame`` on those texts (what the signature
+                is inferred from); default: the bundle is loaded to compute it.
 
         Returns:
             The model URI (``models:/<model_id>``), model id, run id and registered version.
@@ -298,7 +301,11 @@ class MlflowTracker(Tracker):
         manifest = read_manifest(bundle)
         texts = _example_texts(input_example)
         example = pd.DataFrame({"text": texts})
-        output = load_bundle(bundle).predict_frame(texts)
+        output = (
+            output_example
+            if output_example is not None
+            else load_bundle(bundle).predict_frame(texts)
+        )
         signature = infer_bundle_signature(example, output)
 
         active = mlflow.active_run()
