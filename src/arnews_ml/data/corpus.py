@@ -52,11 +52,6 @@ class Corpus:
         """True when any document has two or more labels."""
         return bool((self.frame["labels"].map(len) >= 2).any())
 
-    @property
-    def has_split(self) -> bool:
-        """True when the frame carries a ``split`` column (split files or a split field)."""
-        return "split" in self.frame.columns
-
     def label_counts(self) -> pd.Series:
         """Documents per label (a document counts once for each of its labels).
 

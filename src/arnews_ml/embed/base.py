@@ -118,22 +118,6 @@ class EmbedderSpec:
         """sha256 hex digest of :meth:`canonical_json`: the content-addressed cache key."""
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
 
-    def params(self, prefix: str = "embedder") -> dict[str, str]:
-        """Flat string params for MLflow, e.g. ``{"embedder.kind": "tfidf", "embedder.min_df": "2"}``.
-
-        Args:
-            prefix: Key prefix; keys are ``"<prefix>.<name>"``.
-        """
-        out = {
-            f"{prefix}.kind": self.kind,
-            f"{prefix}.model": str(self.model),
-            f"{prefix}.revision": str(self.revision),
-            f"{prefix}.key": self.key()[:16],
-        }
-        for name, value in self.options:
-            out[f"{prefix}.{name}"] = str(value)
-        return out
-
 
 _PROTOCOL_MEMBERS = ("spec", "dim", "fit", "encode", "save")
 _MISSING = object()

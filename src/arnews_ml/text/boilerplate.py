@@ -250,11 +250,6 @@ class BoilerplateRemover:
                 "load a fitted one with BoilerplateRemover.from_dict()."
             )
 
-    def lines_for(self, source: object = None) -> frozenset[str]:
-        """The folded lines stripped from a document of `source` (None: unknown source)."""
-        self._check_fitted()
-        return self._rules_for(_source_key(source)).lines
-
     def _rules_for(self, key: str | None) -> _Rules:
         """The rules for a source key (from `_source_key`); every line for an unknown one."""
         return self._group_rules.get(key, self._all_rules) if key is not None else self._all_rules

@@ -68,7 +68,7 @@ def test_load_single_file(tmp_path: Path) -> None:
     assert corpus.paths == (path,)
     assert corpus.report.n_bad == 0
     assert corpus.report.encodings == {str(path): "utf-8"}
-    assert not corpus.has_split
+    assert "split" not in corpus.frame.columns
     assert "n_docs=6" in repr(corpus)
 
 
@@ -105,7 +105,7 @@ def test_split_files_add_split_column_and_catch_leaks(tmp_path: Path) -> None:
     test = _jsonl(tmp_path / "test.jsonl", test_records)
     corpus = load_corpus(train_path=train, val_path=val, test_path=test)
     assert corpus.frame["split"].tolist() == ["train"] * 4 + ["val", "test"]
-    assert corpus.has_split
+    assert "split" in corpus.frame.columns
     assert corpus.paths == (train, val, test)
     bad = corpus.report.bad_rows
     assert bad["reason"].tolist() == ["duplicate_text"]

@@ -79,14 +79,6 @@ def test_dict_round_trip_restores_tuples() -> None:
     assert again.key() == spec.key()
 
 
-def test_params_are_flat_strings() -> None:
-    params = EmbedderSpec("tfidf", options={"min_df": 2, "ngram": (1, 2)}).params()
-    assert params["embedder.kind"] == "tfidf"
-    assert params["embedder.min_df"] == "2"
-    assert params["embedder.ngram"] == "(1, 2)"
-    assert all(isinstance(v, str) for v in params.values())
-
-
 def test_unsupported_option_value_is_refused() -> None:
     with pytest.raises(ConfigError, match="cannot be part of an EmbedderSpec"):
         EmbedderSpec("x", options={"f": object()})
