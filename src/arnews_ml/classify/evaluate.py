@@ -157,13 +157,17 @@ def evaluate_classifier(
 
 
 def write_evaluation_reports(
-    evaluation: ClassifierEvaluation, out_dir: str | Path, *, worst: int = 200
+    evaluation: ClassifierEvaluation,
+    out_dir: str | Path,
+    *,
+    worst: int = 200,
+    errors_file: str = ERRORS_CSV,
 ) -> list[Path]:
     """Write the classification report CSV, the plots and the worst predictions into ``out_dir``.
 
     Files: :data:`REPORT_CSV`; :data:`LABEL_CONFUSION_PNG` (multi-label) or
-    :data:`CONFUSION_PNG` (single-label); :data:`PR_CURVES_PNG`; :data:`ERRORS_CSV` (the
-    ``worst`` worst predictions first).
+    :data:`CONFUSION_PNG` (single-label); :data:`PR_CURVES_PNG`; ``errors_file`` (default
+    :data:`ERRORS_CSV`: the ``worst`` worst predictions first).
 
     Returns:
         The written paths.
@@ -192,6 +196,6 @@ def write_evaluation_reports(
         labels,
         multilabel=evaluation.multilabel,
     )
-    errors.head(worst).to_csv(out / ERRORS_CSV, index=False)
-    paths.append(out / ERRORS_CSV)
+    errors.head(worst).to_csv(out / errors_file, index=False)
+    paths.append(out / errors_file)
     return paths

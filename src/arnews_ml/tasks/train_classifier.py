@@ -12,19 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arnews_ml.classify.metrics import (
-    classification_metrics,
-    classification_report_frame,
-    metric_label_names,
-    threshold_metrics,
+from arnews_ml.classify.evaluate import (
+    ClassifierEvaluation,
+    evaluate_classifier,
+    write_evaluation_reports,
 )
+from arnews_ml.classify.metrics import metric_label_names, threshold_metrics
 from arnews_ml.classify.model import TextClassifier
-from arnews_ml.classify.plots import (
-    plot_confusion_matrix,
-    plot_label_confusion,
-    plot_precision_recall,
-)
-from arnews_ml.classify.report import prediction_errors_frame
 from arnews_ml.config import instantiate
 from arnews_ml.data.split import split_corpus
 from arnews_ml.data.summary import summarize_corpus
@@ -48,11 +42,7 @@ __all__ = ["TrainResult", "format_result", "train_classifier"]
 log = logging.getLogger(__name__)
 
 # Artifact file names (inside the run's output folder and the MLflow run).
-REPORT_CSV = "classification_report.csv"
 REPORT_JSON = "classification_report.json"
-CONFUSION_PNG = "confusion_matrix.png"
-LABEL_CONFUSION_PNG = "label_confusion.png"
-PR_CURVES_PNG = "precision_recall.png"
 ERRORS_CSV = "test_predictions_worst_first.csv"
 CORPUS_REPORT_JSON = "corpus_report.json"
 BOILERPLATE_CSV = "boilerplate_lines.csv"
@@ -75,66 +65,22 @@ class TrainResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _evaluate(
-    clf: TextClassifier,
-    labels: list[list[str]],
-    prefix: str,
-    *,
-    texts: list[str] | None = None,
-    scores: np.ndarray | None = None,
-) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.ndarray]:
-    if scores is None:
-        scores = clf.predict_scores(texts).to_numpy()
-    # Labels the model never saw in training cannot be predicted; they count as misses of
-    # nothing (ignored) rather than stopping the evaluation. The corpus report lists them.
-    y_true = clf.binarize(labels, unknown="ignore")
-    y_pred = clf.binarize(clf.predict_from_scores(scores))
-    metrics = classification_metrics(
-        y_true, y_pred, clf.labels_, multilabel=clf.multilabel_, prefix=prefix
-    )
-    return metrics, scores, y_true, y_pred
-
-
-def _write_reports(
-    out: Path,
-    clf: TextClassifier,
-    test: pd.DataFrame,
-    scores: np.ndarray,
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    worst: int,
-) -> list[Path]:
-    labels = list(clf.labels_)
-    paths: list[Path] = []
-    report = classification_report_frame(y_true, y_pred, labels, multilabel=clf.multilabel_)
-    report.to_csv(out / REPORT_CSV, index=True)
+def _write_reports(out: Path, evaluation: ClassifierEvaluation, worst: int) -> list[Path]:
+    """The test split's reports and plots (as ``arnews-evaluate`` writes them), the report as
+    JSON too, and the thresholds."""
+    paths = write_evaluation_reports(evaluation, out, worst=worst, errors_file=ERRORS_CSV)
+    report = evaluation.report()
     (out / REPORT_JSON).write_text(report.to_json(orient="index", indent=2), encoding="utf-8")
-    paths += [out / REPORT_CSV, out / REPORT_JSON]
-    if clf.multilabel_:
-        plot_label_confusion(y_true, y_pred, labels, out / LABEL_CONFUSION_PNG)
-        paths.append(out / LABEL_CONFUSION_PNG)
-    else:
-        plot_confusion_matrix(y_true, y_pred, labels, out / CONFUSION_PNG)
-        paths.append(out / CONFUSION_PNG)
-    plot_precision_recall(y_true, scores, labels, out / PR_CURVES_PNG)
-    paths.append(out / PR_CURVES_PNG)
-    errors = prediction_errors_frame(
-        test["id"].tolist(),
-        test["text"].tolist(),
-        test["labels"].tolist(),
-        clf.predict_from_scores(scores),
-        scores,
-        labels,
-        multilabel=clf.multilabel_,
-    )
-    errors.head(worst).to_csv(out / ERRORS_CSV, index=False)
-    paths.append(out / ERRORS_CSV)
+    paths.append(out / REPORT_JSON)
+    return paths
+
+
+def _write_thresholds(out: Path, clf: TextClassifier) -> Path:
     thresholds = {
-        lab: float(t) for lab, t in zip(labels, np.atleast_1d(clf.thresholds_), strict=True)
+        lab: float(t) for lab, t in zip(clf.labels_, np.atleast_1d(clf.thresholds_), strict=True)
     }
     (out / THRESHOLDS_JSON).write_text(json.dumps(thresholds, indent=2), encoding="utf-8")
-    paths.append(out / THRESHOLDS_JSON)
-    return paths
+    return out / THRESHOLDS_JSON
 
 
 def _write_corpus_report(out: Path, corpus: Any, boilerplate: list[dict[str, Any]]) -> list[Path]:
@@ -232,19 +178,21 @@ def train_classifier(
             "fit_seconds": float(clf.fit_seconds_),
             "embed_seconds": float(clf.embed_seconds_),
         }
+        # Labels the model never saw in training cannot be predicted; they are ignored in the
+        # scores rather than stopping the evaluation. The corpus report lists them.
         if has_val:
-            val_metrics, *_ = _evaluate(
-                clf, val["labels"].tolist(), "val_", texts=val["text"].tolist()
+            on_val = evaluate_classifier(
+                clf, val["text"].tolist(), val["labels"].tolist(), prefix="val"
             )
-            metrics.update(val_metrics)
+            metrics.update(on_val.metrics)
         if clf.multilabel_:
             metrics.update(threshold_metrics(clf.labels_, clf.thresholds_))
         t0 = time.perf_counter()
-        test_metrics, scores, y_true, y_pred = _evaluate(
-            clf, test["labels"].tolist(), "test_", texts=test["text"].tolist()
+        on_test = evaluate_classifier(
+            clf, test["text"].tolist(), test["labels"].tolist(), ids=test["id"].tolist()
         )
         metrics["predict_seconds"] = time.perf_counter() - t0
-        metrics.update(test_metrics)
+        metrics.update(on_test.metrics)
         if cache is not None:
             metrics.update({k: float(v) for k, v in cache.stats().items()})
         tracker.log_metrics(metrics)
@@ -255,9 +203,8 @@ def train_classifier(
             }
         )
 
-        artifacts += _write_reports(
-            out, clf, test, scores, y_true, y_pred, int(cfg.report.worst_errors)
-        )
+        artifacts += _write_reports(out, on_test, int(cfg.report.worst_errors))
+        artifacts.append(_write_thresholds(out, clf))
         for path in artifacts:
             tracker.log_artifact(path)
 
