@@ -9,10 +9,10 @@ from typing import Any
 
 from arnews_ml.exceptions import ArtifactError
 from arnews_ml.persist import MANIFEST_FILE, load_bundle
+from arnews_ml.tracking.store import MODEL_URI_PREFIXES
 
 __all__ = ["is_model_uri", "load_model"]
 
-_URI_PREFIXES = ("models:/", "runs:/")
 _ACCEPTED_FORMS = (
     "a bundle folder (outputs/.../model), models:/<name>/<version>, models:/<name>@<alias>, "
     "models:/<model_id>, runs:/<run_id>/model, or an MLflow model folder"
@@ -22,7 +22,7 @@ _ACCEPTED_FORMS = (
 def is_model_uri(value: str | Path) -> bool:
     """True for ``models:/...``, ``runs:/...`` and any ``scheme://...`` URI."""
     text = str(value)
-    return text.startswith(_URI_PREFIXES) or "://" in text
+    return text.startswith(MODEL_URI_PREFIXES) or "://" in text
 
 
 def load_model(

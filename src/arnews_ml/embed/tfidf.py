@@ -22,7 +22,7 @@ from arnews_ml.embed.ngram_tfidf import CharNgramTfidf, NgramTfidf, WordNgramTfi
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
 from arnews_ml.text.normalize import DEFAULT_NORMALIZER, Normalizer
 from arnews_ml.text.stopwords import arabic_stopwords
-from arnews_ml.text.tokenize import ArabicAnalyzer
+from arnews_ml.text.tokenize import ArabicAnalyzer, check_ngram_range
 
 __all__ = ["PARAMS_FILE", "TfidfEmbedder"]
 
@@ -38,19 +38,6 @@ _KIND = "tfidf"
 AnalyzerKind = Literal["word+char", "word", "char"]
 _ANALYZERS = ("word+char", "word", "char")
 _DTYPES = ("float32", "float64")
-
-
-def _ngram_range(name: str, value: Any) -> tuple[int, int]:
-    try:
-        low, high = (int(v) for v in value)
-    except (TypeError, ValueError):
-        low, high = 0, -1
-    if not 1 <= low <= high:
-        raise ConfigError(
-            f"embedder.{name} must be two integers (min_n, max_n) with 1 <= min_n <= max_n; got "
-            f"{value!r}. In YAML write {name}: [1, 2]."
-        )
-    return low, high
 
 
 def _fit_part(
@@ -135,8 +122,8 @@ class TfidfEmbedder:
                 f"text arrives normalised) or null (defaults); got {type(normalizer).__name__}."
             )
         self.analyzer = analyzer
-        self.word_ngram_range = _ngram_range("word_ngram_range", word_ngram_range)
-        self.char_ngram_range = _ngram_range("char_ngram_range", char_ngram_range)
+        self.word_ngram_range = check_ngram_range(word_ngram_range, "embedder.word_ngram_range")
+        self.char_ngram_range = check_ngram_range(char_ngram_range, "embedder.char_ngram_range")
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = None if max_features is None else int(max_features)

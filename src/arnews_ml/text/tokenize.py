@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
@@ -14,6 +15,7 @@ __all__ = [
     "ARABIC_TOKEN_PATTERN",
     "ArabicAnalyzer",
     "arabic_token_pattern",
+    "check_ngram_range",
     "light_stem",
     "strip_proclitics",
     "tokenize",
@@ -361,7 +363,7 @@ class _Compiled:
         if isinstance(min_length, bool) or not isinstance(min_length, int) or min_length < 1:
             raise ConfigError(f"min_length must be an integer >= 1, got {min_length!r}.")
         self.min_length = min_length
-        self.ngram_range = _check_ngram_range(analyzer.ngram_range)
+        self.ngram_range = check_ngram_range(analyzer.ngram_range)
 
     def process(self, token: str) -> str | None:
         """One raw token -> the token to emit, or None to drop it."""
@@ -394,17 +396,23 @@ def _check_bool(name: str, value: object) -> bool:
     return value
 
 
-def _check_ngram_range(value: object) -> tuple[int, int]:
+def check_ngram_range(value: object, key: str = "ngram_range") -> tuple[int, int]:
+    """``(min_n, max_n)`` from a pair of integers (a tuple, or a list from YAML).
+
+    Raises:
+        ConfigError: Not two integers with ``1 <= min_n <= max_n``; the message names ``key``.
+    """
     try:
         low, high = value  # type: ignore[misc]
-        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high))
+        ok = all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (low, high))
         ok = ok and 1 <= low <= high
     except (TypeError, ValueError):
         ok = False
     if not ok:
+        leaf = key.rsplit(".", 1)[-1]
         raise ConfigError(
-            f"ngram_range must be two integers (min_n, max_n) with 1 <= min_n <= max_n, got "
-            f"{value!r}. In YAML write ngram_range: [1, 2]."
+            f"{key} must be two integers (min_n, max_n) with 1 <= min_n <= max_n; got "
+            f"{value!r}. In YAML write {leaf}: [1, 2]."
         )
     return int(low), int(high)
 

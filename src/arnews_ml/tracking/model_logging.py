@@ -23,6 +23,7 @@ from mlflow.exceptions import MlflowException
 from arnews_ml.exceptions import ArtifactError, ConfigError
 from arnews_ml.tracking.base import find_bundle_dir
 from arnews_ml.tracking.store import (
+    MODEL_URI_PREFIXES,
     _quiet_progress,
     _scoped_tracking_uri,
     _sqlite_path,
@@ -41,8 +42,6 @@ PYFUNC_MODEL_FILE = Path(__file__).with_name("pyfunc_model.py")
 
 DEFAULT_INPUT_EXAMPLE = ("ارتفعت أسعار النفط في الأسواق العالمية اليوم",)
 """The input example logged when the caller gives none (also used to infer the signature)."""
-
-_URI_PREFIXES = ("models:/", "runs:/")
 
 
 def download_model_bundle(uri: str, dst: str | Path, *, tracking_uri: str | None = None) -> Path:
@@ -63,7 +62,7 @@ def download_model_bundle(uri: str, dst: str | Path, *, tracking_uri: str | None
             arnews_ml bundle.
     """
     store = resolve_tracking_uri(tracking_uri)
-    if uri.startswith(_URI_PREFIXES):
+    if uri.startswith(MODEL_URI_PREFIXES):
         db = _sqlite_path(store)
         if db is not None and not db.is_file():
             raise ArtifactError(

@@ -21,12 +21,16 @@ from arnews_ml.exceptions import ConfigError
 __all__ = [
     "DEFAULT_ARTIFACT_DIR",
     "DEFAULT_DB_FILE",
+    "MODEL_URI_PREFIXES",
     "default_artifact_location",
     "resolve_tracking_uri",
 ]
 
 DEFAULT_DB_FILE = "mlflow.db"
 DEFAULT_ARTIFACT_DIR = "mlartifacts"
+
+#: URIs that only a tracking store resolves (``models:/<name>/<version>``, ``runs:/<id>/...``).
+MODEL_URI_PREFIXES = ("models:/", "runs:/")
 
 
 def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
