@@ -80,7 +80,8 @@ def bad_words(top_words: dict[int, list[str]]) -> dict[str, list[str]]:
 def run_model(option: str, frame: pd.DataFrame, texts: tuple[list[str], list[str]], overrides):
     """Fit one shipped `topic_model` option on the prepared texts and score it."""
     from arnews_ml.config import compose, instantiate
-    from arnews_ml.tasks.fit_topics import build_topic_model, score_topic_model
+    from arnews_ml.tasks.fit_topics import build_topic_model
+    from arnews_ml.topics.metrics import score_topic_model
 
     cfg = compose("topics", [f"topic_model={option}", "tracking=none", *overrides])
     embedder = instantiate(cfg.embedder, name="embedder")

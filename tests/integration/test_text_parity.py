@@ -29,7 +29,7 @@ TOPIC_OPTIONS = {
     "lda": ["topic_model=lda"],
     "nmf": ["topic_model=nmf"],
     "bertopic_kmeans": ["topic_model=bertopic_kmeans"],
-    "bertopic_svd_kmeans": ["topic_model=bertopic_kmeans", "topic_model.reducer=svd"],
+    "bertopic_svd_kmeans": ["topic_model=bertopic_kmeans", "topic_model/reducer=svd"],
 }
 
 

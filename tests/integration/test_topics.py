@@ -33,7 +33,7 @@ def test_kmeans_topics_run_logs_metrics_artifacts_and_model(store: str, tmp_path
         "topics",
         [
             "topic_model=bertopic_kmeans",
-            "topic_model.n_clusters=7",
+            "topic_model.clusterer.n_clusters=7",
             f"paths.output_dir={tmp_path / 'run'}",
         ],
     )
@@ -112,7 +112,7 @@ def test_seeds_give_a_stability_score(store: str, tmp_path: Path):
         "topics",
         [
             "topic_model=bertopic_kmeans",
-            "topic_model.n_clusters=7",
+            "topic_model.clusterer.n_clusters=7",
             "topic_model.seeds=[1,2]",
             "analysis.html=false",
             "tracking=none",

@@ -115,7 +115,8 @@ def test_every_topic_model_option_builds(option: str) -> None:
     model = build_topic_model(cfg, FakeEmbedder(), seed=3)
     assert isinstance(model, TopicModel)
     assert model.seed == 3
-    assert model.backend == cfg.topic_model.backend
+    options = model.backend.options
+    assert f"{type(options).__module__}.{type(options).__qualname__}" == cfg.topic_model._target_
 
 
 def test_package_errors_raised_by_a_target_come_through_unwrapped(tmp_path) -> None:

@@ -22,7 +22,7 @@ from arnews_ml.tasks.common import (
     save_and_log_model,
 )
 from arnews_ml.tasks.context import RunContext
-from arnews_ml.tasks.tracked_run import log_corpus_inputs, tracked_run
+from arnews_ml.tasks.tracked_run import log_corpus_inputs, quality_first, tracked_run
 from arnews_ml.text.cleaner import TextCleaner
 from arnews_ml.topics import analysis, plots
 from arnews_ml.topics.backend import VocabularyOptions
@@ -254,7 +254,7 @@ def fit_topics(
             artifacts.append(out / TOPIC_LABEL_TABLE_FILE)
         if cached is not None:
             metrics.update({k: float(v) for k, v in cached.stats().items()})
-        tracker.log_metrics(metrics)
+        tracker.log_metrics(quality_first(metrics))
 
         topic_table = model.get_topic_table(n_docs=int(cfg.analysis.representative_docs))
         topic_table.to_csv(out / TOPIC_TABLE_FILE, index=False, encoding="utf-8-sig")

@@ -38,6 +38,7 @@ __all__ = [
     "TAG_OVERRIDES",
     "TrackedRun",
     "log_corpus_inputs",
+    "quality_first",
     "rerunnable_config_yaml",
     "tracked_run",
 ]
@@ -175,6 +176,13 @@ def log_corpus_inputs(
                     context=part,
                 )
             )
+
+
+def quality_first(metrics: Mapping[str, float]) -> dict[str, float]:
+    """The metrics with timings and cache counters last: MLflow's run page lists metrics in the
+    order they were logged, so it leads with the quality metrics."""
+    bookkeeping = ("_seconds", "cache_hits", "cache_misses")
+    return dict(sorted(metrics.items(), key=lambda item: item[0].endswith(bookkeeping)))
 
 
 def _record_failure(tracker: Tracker, err: BaseException, log_file: Path | None) -> None:

@@ -1,5 +1,5 @@
-"""Topic models: BERTopic composed from our embedder and Arabic vocabulary, LDA/NMF baselines,
-their metrics and analyses.
+"""Topic models: a TopicModel around a backend (BERTopic composed from our embedder and Arabic
+vocabulary, LDA/NMF baselines), their metrics and analyses.
 
 Names are imported lazily: ``import arnews_ml.topics`` loads neither BERTopic nor UMAP (they are
 imported when a BERTopic model is first fitted or loaded).
@@ -12,13 +12,22 @@ from typing import Any
 
 _EXPORTS = {
     "TopicModel": "arnews_ml.topics.model",
-    "BACKENDS": "arnews_ml.topics.model",
-    "OUTLIER_STRATEGIES": "arnews_ml.topics.model",
+    "TopicBackend": "arnews_ml.topics.backend",
+    "BackendFit": "arnews_ml.topics.backend",
+    "VocabularyOptions": "arnews_ml.topics.backend",
+    "BertopicBackend": "arnews_ml.topics.bertopic_backend",
+    "BertopicOptions": "arnews_ml.topics.bertopic_backend",
+    "OUTLIER_STRATEGIES": "arnews_ml.topics.bertopic_backend",
+    "LdaBackend": "arnews_ml.topics.baselines",
+    "LdaOptions": "arnews_ml.topics.baselines",
+    "NmfBackend": "arnews_ml.topics.baselines",
+    "NmfOptions": "arnews_ml.topics.baselines",
     "build_topic_analyzer": "arnews_ml.topics.vectorizer",
     "build_topic_vectorizer": "arnews_ml.topics.vectorizer",
-    "embedder_adapter": "arnews_ml.topics.factories",
-    "default_min_cluster_size": "arnews_ml.topics.factories",
+    "embedder_adapter": "arnews_ml.topics.embedding",
+    "default_min_cluster_size": "arnews_ml.topics.parts",
     "evaluate_topics": "arnews_ml.topics.metrics",
+    "score_topic_model": "arnews_ml.topics.metrics",
     "topic_diversity": "arnews_ml.topics.metrics",
     "npmi_coherence": "arnews_ml.topics.coherence",
     "topic_stability": "arnews_ml.topics.metrics",

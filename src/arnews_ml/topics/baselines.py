@@ -1,18 +1,19 @@
-"""LDA and NMF baselines on the topic vocabulary, giving the same small surface as BERTopic.
+"""LDA and NMF baselines on the topic vocabulary, behind the same backend protocol as BERTopic.
 
 LDA models word counts (its generative story needs them); NMF factorises TF-IDF of the same
-counts. Both use the fixed document-level vocabulary of
-:func:`~arnews_ml.topics.vectorizer.build_topic_vectorizer`, so their topic words are comparable
-with BERTopic's. :class:`~arnews_ml.topics.model.TopicModel` (``backend="lda"|"nmf"``) wraps
-these functions; they return plain arrays and fitted scikit-learn estimators.
+counts. Both use the fixed document-level vocabulary the
+:class:`~arnews_ml.topics.model.TopicModel` fitted, so their topic words are comparable with
+BERTopic's. Options (``LdaOptions``/``NmfOptions``) come from the ``topic_model=lda|nmf``
+configs; the backends keep the fitted scikit-learn estimator in ``model_`` and save it with skops.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,14 +21,18 @@ from sklearn.decomposition import NMF, LatentDirichletAllocation
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from arnews_ml.exceptions import ConfigError
+from arnews_ml.topics.backend import BackendFit, TransformMode
+from arnews_ml.topics.vectorizer import vocabulary_of
 
 __all__ = [
-    "BASELINES",
     "ESTIMATOR_FILE",
     "WEIGHTING_FILE",
+    "LdaBackend",
+    "LdaOptions",
+    "NmfBackend",
+    "NmfOptions",
     "assign_topics",
     "baseline_input",
-    "fit_baseline",
     "load_baseline",
     "save_baseline",
     "topic_words",
@@ -35,58 +40,172 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BaselineKind = Literal["lda", "nmf"]
-BASELINES: tuple[str, ...] = ("lda", "nmf")
-_DEFAULT_MAX_ITER = {"lda": 20, "nmf": 400}
 #: Bundle part names (skops, no pickle).
 ESTIMATOR_FILE = "estimator.skops"
 WEIGHTING_FILE = "weighting.skops"
 
 
-def fit_baseline(
-    kind: BaselineKind,
-    counts: sp.csr_matrix,
-    *,
-    n_topics: int = 20,
-    seed: int = 42,
-    max_iter: int | None = None,
-) -> tuple[Any, TfidfTransformer | None]:
-    """Fit LDA (on counts) or NMF (on TF-IDF of the counts).
+@dataclass(frozen=True, kw_only=True)
+class LdaOptions:
+    """``topic_model=lda``: number of topics and batch iterations."""
 
-    Args:
-        kind: ``"lda"`` or ``"nmf"``.
-        counts: Document-term counts, shape (n_docs, n_words), over the topic vocabulary.
-        n_topics: Number of topics; capped at the number of documents (and, for NMF, words).
-        seed: ``random_state`` of the estimator (NMF starts from ``init="nndsvda"``).
-        max_iter: Iterations; ``None``: 20 for LDA, 400 for NMF.
+    n_topics: int
+    max_iter: int
 
-    Returns:
-        ``(estimator, weighting)``: the fitted LatentDirichletAllocation or NMF, and the fitted
-        TfidfTransformer for NMF (``None`` for LDA).
+    def __post_init__(self) -> None:
+        _check_n_topics(self.n_topics)
 
-    Raises:
-        ConfigError: Unknown ``kind`` or ``n_topics < 1``.
-    """
-    if kind not in BASELINES:
-        raise ConfigError(f"topic_model.backend must be one of {BASELINES}; got {kind!r}.")
+    def build(self) -> LdaBackend:
+        return LdaBackend(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NmfOptions:
+    """``topic_model=nmf``: number of topics and iterations."""
+
+    n_topics: int
+    max_iter: int
+
+    def __post_init__(self) -> None:
+        _check_n_topics(self.n_topics)
+
+    def build(self) -> NmfBackend:
+        return NmfBackend(self)
+
+
+def _check_n_topics(n_topics: int) -> None:
     if int(n_topics) < 1:
         raise ConfigError(f"topic_model.n_topics must be >= 1; got {n_topics}.")
-    n_docs, n_words = counts.shape
-    limit = n_docs if kind == "lda" else min(n_docs, n_words)
-    k = min(int(n_topics), max(1, limit))
-    if k < int(n_topics):
-        logger.warning("topics baseline=%s n_topics=%d capped_to=%d", kind, n_topics, k)
-    iterations = int(max_iter) if max_iter is not None else _DEFAULT_MAX_ITER[kind]
-    if kind == "lda":
-        estimator: Any = LatentDirichletAllocation(
-            n_components=k, learning_method="batch", max_iter=iterations, random_state=seed
+
+
+class _FactorisationBackend:
+    """Shared body of the LDA and NMF backends: fit on the vocabulary's counts, a topic per
+    document from its topic distribution, exact save and reload (``transform_mode`` parity)."""
+
+    name: ClassVar[str]
+    #: Default iterations of bundles saved before ``max_iter`` was always set in the config.
+    legacy_max_iter: ClassVar[int]
+    options_class: ClassVar[type[LdaOptions] | type[NmfOptions]]
+    embedder = None
+
+    def __init__(self, options: LdaOptions | NmfOptions) -> None:
+        self.options = options
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.options!r})"
+
+    @property
+    def transform_mode(self) -> TransformMode:
+        return "parity"
+
+    def _limit(self, counts: sp.csr_matrix) -> int:
+        """Most topics the estimator can find in ``counts``."""
+        raise NotImplementedError
+
+    def _weighting(self, counts: sp.csr_matrix) -> TfidfTransformer | None:
+        return None
+
+    def _estimator(self, n_topics: int, seed: int) -> Any:
+        raise NotImplementedError
+
+    def fit(
+        self,
+        texts: list[str],
+        embed_texts: list[str],
+        *,
+        vectorizer: Any,
+        embedder: Any = None,
+        top_n_words: int,
+        seed: int,
+    ) -> BackendFit:
+        """Fit on the counts of ``texts`` over ``vectorizer``'s vocabulary (``embed_texts`` and
+        ``embedder`` are not used); ``n_topics`` is capped at what the corpus allows."""
+        counts = vectorizer.fit_transform(texts)
+        n_topics = int(self.options.n_topics)
+        k = min(n_topics, max(1, self._limit(counts)))
+        if k < n_topics:
+            logger.warning("topics baseline=%s n_topics=%d capped_to=%d", self.name, n_topics, k)
+        self.vectorizer_ = vectorizer
+        self.weighting_ = self._weighting(counts)
+        self.model_ = self._estimator(k, seed)
+        self.model_.fit(baseline_input(counts, self.weighting_))
+        self.top_n_words_ = int(top_n_words)
+        topics, scores = assign_topics(self.model_, counts, self.weighting_)
+        return BackendFit(topics, scores)
+
+    def transform(self, texts: list[str], embed_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return assign_topics(self.model_, self.vectorizer_.transform(texts), self.weighting_)
+
+    def topic_words(self) -> dict[int, list[tuple[str, float]]]:
+        return topic_words(self.model_, vocabulary_of(self.vectorizer_), self.top_n_words_)
+
+    def save(self, directory: Path) -> dict[str, Any]:
+        save_baseline(directory, self.model_, self.weighting_)
+        return {}
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        manifest: Mapping[str, Any],
+        vectorizer: Any,
+        options: LdaOptions | NmfOptions,
+    ) -> _FactorisationBackend:
+        backend = cls(options)
+        backend.model_, backend.weighting_ = load_baseline(directory)
+        backend.vectorizer_ = vectorizer
+        backend.top_n_words_ = int(manifest.get("params", {}).get("top_n_words", 10))
+        return backend
+
+    @classmethod
+    def legacy_options(cls, params: Mapping[str, Any]) -> LdaOptions | NmfOptions:
+        """The options of a bundle saved with flat parameters (``backend: "lda"``, ...)."""
+        max_iter = params.get("max_iter")
+        return cls.options_class(
+            n_topics=int(params["n_topics"]),
+            max_iter=int(max_iter) if max_iter is not None else cls.legacy_max_iter,
         )
-        estimator.fit(counts)
-        return estimator, None
-    weighting = TfidfTransformer(sublinear_tf=True).fit(counts)
-    estimator = NMF(n_components=k, init="nndsvda", max_iter=iterations, random_state=seed)
-    estimator.fit(weighting.transform(counts))
-    return estimator, weighting
+
+
+class LdaBackend(_FactorisationBackend):
+    """scikit-learn LatentDirichletAllocation (batch) on the topic vocabulary's counts."""
+
+    name = "lda"
+    legacy_max_iter = 20
+    options_class = LdaOptions
+
+    def _limit(self, counts: sp.csr_matrix) -> int:
+        return counts.shape[0]
+
+    def _estimator(self, n_topics: int, seed: int) -> Any:
+        return LatentDirichletAllocation(
+            n_components=n_topics,
+            learning_method="batch",
+            max_iter=int(self.options.max_iter),
+            random_state=seed,
+        )
+
+
+class NmfBackend(_FactorisationBackend):
+    """scikit-learn NMF (``init="nndsvda"``) on sublinear TF-IDF of the vocabulary's counts."""
+
+    name = "nmf"
+    legacy_max_iter = 400
+    options_class = NmfOptions
+
+    def _limit(self, counts: sp.csr_matrix) -> int:
+        return min(counts.shape)
+
+    def _weighting(self, counts: sp.csr_matrix) -> TfidfTransformer:
+        return TfidfTransformer(sublinear_tf=True).fit(counts)
+
+    def _estimator(self, n_topics: int, seed: int) -> Any:
+        return NMF(
+            n_components=n_topics,
+            init="nndsvda",
+            max_iter=int(self.options.max_iter),
+            random_state=seed,
+        )
 
 
 def baseline_input(counts: sp.csr_matrix, weighting: TfidfTransformer | None) -> sp.csr_matrix:

@@ -52,6 +52,7 @@ __all__ = [
     "evaluate_topics",
     "label_alignment",
     "npmi_coherence",
+    "score_topic_model",
     "topic_diversity",
     "topic_label_table",
     "topic_stability",
@@ -339,4 +340,55 @@ def evaluate_topics(
         metrics["outlier_ratio"] = float(outlier_ratio)
     if fit_seconds is not None:
         metrics["fit_seconds"] = float(fit_seconds)
+    return metrics
+
+
+def score_topic_model(
+    model: Any,
+    topic_texts: Sequence[str],
+    labels: Sequence[Sequence[str]] | None = None,
+    *,
+    runs: Sequence[Any] = (),
+    stability_top_n: int = 10,
+) -> dict[str, float]:
+    """Every metric of a fitted topic model, whatever its backend, on its own analyzer's tokens.
+
+    Args:
+        model: A fitted :class:`~arnews_ml.topics.model.TopicModel` (any object with its fitted
+            attributes: ``vectorizer_``, ``topic_words_``, ``topics_``, ``outlier_ratio_``,
+            ``fit_seconds_``, ``embed_seconds_``, ``top_words()`` and ``seed``).
+        topic_texts: The texts it was fitted on, length n.
+        labels: Gold labels per document (lists), length n; adds label alignment.
+        runs: The same model fitted with other seeds; adds stability across ``model`` and
+            ``runs`` and each run's topic count.
+        stability_top_n: Words per topic compared for stability.
+
+    Returns:
+        ``npmi``, ``c_v``, ``topic_diversity``, ``n_topics``, ``n_missing_topic_words``,
+        ``outlier_ratio``, ``fit_seconds``, ``embed_seconds``; ``label_nmi`` and ``label_ari``
+        when ``labels`` has any label; with ``runs``, ``stability_overlap``, ``stability_min``,
+        ``stability_matched_overlap``, ``n_runs`` and ``n_topics_seed_<seed>`` per run.
+    """
+    analyzer = model.vectorizer_.build_analyzer()
+    tokens = [analyzer(doc) for doc in topic_texts]
+    metrics = evaluate_topics(
+        model.topic_words_,
+        tokens,
+        doc_topics=model.topics_,
+        outlier_ratio=model.outlier_ratio_,
+        fit_seconds=model.fit_seconds_,
+    )
+    metrics["embed_seconds"] = float(model.embed_seconds_)
+    if labels is not None and any(len(x) for x in labels):
+        alignment = label_alignment(model.topics_, labels)
+        metrics["label_nmi"] = float(alignment["label_nmi"])
+        metrics["label_ari"] = float(alignment["label_ari"])
+    if runs:
+        every = [model, *runs]
+        stability = topic_stability(
+            [run.top_words(stability_top_n) for run in every], top_n=stability_top_n
+        )
+        metrics.update({k: float(v) for k, v in stability.items()})
+        for run in runs:
+            metrics[f"n_topics_seed_{run.seed}"] = float(len(run.topic_words_))
     return metrics

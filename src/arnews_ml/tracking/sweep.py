@@ -361,7 +361,8 @@ def _sweep_params(config: Any, overrides: list[str], info: SweepInfo) -> dict[st
         params[part] = target.rsplit(".", 1)[-1]
         params.update({f"{part}.{k}": v for k, v in flatten_config(plain).items()})
     for group, option in (config.hydra.runtime.get("choices") or {}).items():
-        if group in CHOICE_GROUPS and option is not None:
+        # a swept group's base option says nothing about the sweep: its jobs each have theirs
+        if group in CHOICE_GROUPS and option is not None and group not in info.swept_keys:
             params[str(group)] = option
     return params
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from arnews_ml.config import compose
+from arnews_ml.exceptions import ConfigError
 from arnews_ml.persist import load_bundle, read_manifest, save_bundle
+from arnews_ml.tasks.fit_topics import build_topic_model
 from arnews_ml.testing import themed_corpus as make_corpus
 from arnews_ml.testing import topic_purity as purity
 from arnews_ml.text.stopwords import arabic_stopwords
-from arnews_ml.topics import factories
-from arnews_ml.topics.baselines import assign_topics, fit_baseline, topic_words
+from arnews_ml.topics.baselines import (
+    LdaBackend,
+    LdaOptions,
+    NmfBackend,
+    NmfOptions,
+    assign_topics,
+    topic_words,
+)
 from arnews_ml.topics.model import TopicModel
 
 DOCS, LABELS = make_corpus()
@@ -18,18 +27,19 @@ DOCS, LABELS = make_corpus()
 
 @pytest.fixture(scope="module", params=["lda", "nmf"])
 def fitted(request) -> TopicModel:
-    return TopicModel(backend=request.param, n_topics=4, min_df=2, seed=42).fit(DOCS)
+    overrides = [f"topic_model={request.param}", "topic_model.n_topics=4", "topic_model.min_df=2"]
+    return build_topic_model(compose("topics", overrides), None, 42).fit(DOCS)
 
 
 def test_baseline_recovers_the_themes(fitted):
     assert fitted.topics_.dtype == np.int64 and fitted.topics_.shape == (len(DOCS),)
     assert set(fitted.topic_words_) == {0, 1, 2, 3}
     # LDA on 10-word documents is seed-sensitive (other seeds merge two themes: 0.75)
-    assert purity(fitted.topics_, LABELS) >= (0.75 if fitted.backend == "lda" else 0.9)
+    assert purity(fitted.topics_, LABELS) >= (0.75 if fitted.backend.name == "lda" else 0.9)
     assert fitted.outlier_ratio_ == 0.0
     assert np.all((fitted.scores_ > 0) & (fitted.scores_ <= 1))
     assert sum(fitted.topic_sizes_.values()) == len(DOCS)
-    assert fitted.model_.random_state == 42
+    assert fitted.backend_.model_.random_state == 42
 
 
 def test_baseline_topic_words_are_clean_arabic(fitted):
@@ -70,7 +80,8 @@ def test_save_load_gives_identical_topics(fitted, tmp_path):
     manifest = read_manifest(path)
     assert manifest["kind"] == "topics"
     assert manifest["transform_mode"] == "parity"
-    assert manifest["backend"] == fitted.backend
+    assert manifest["backend"] == fitted.backend.name
+    assert manifest["params"]["backend"]["n_topics"] == 4
     assert not [f for f in manifest["files"] if f.endswith((".pkl", ".pickle", ".joblib"))]
     loaded = load_bundle(path)
     for docs in (DOCS, new_docs):
@@ -85,18 +96,27 @@ def test_save_load_gives_identical_topics(fitted, tmp_path):
 def test_fit_baseline_caps_topics_and_validates():
     from sklearn.feature_extraction.text import CountVectorizer
 
-    counts = CountVectorizer().fit_transform(["aa bb cc", "bb cc dd", "cc dd ee"])
-    estimator, weighting = fit_baseline("nmf", counts, n_topics=10, seed=0)
-    assert estimator.n_components == 3 and weighting is not None
-    topics, scores = assign_topics(estimator, counts, weighting)
-    assert topics.shape == scores.shape == (3,)
-    words = topic_words(estimator, ["aa", "bb", "cc", "dd", "ee"], top_n=2)
-    assert all(len(w) <= 2 for w in words.values())
-    with pytest.raises(ValueError, match="backend"):
-        fit_baseline("plsa", counts)  # type: ignore[arg-type]
+    docs = ["aa bb cc", "bb cc dd", "cc dd ee"]
+    vectorizer = CountVectorizer(vocabulary=["aa", "bb", "cc", "dd", "ee"])
+    backend = NmfOptions(n_topics=10, max_iter=400).build()
+    fit = backend.fit(docs, docs, vectorizer=vectorizer, embedder=None, top_n_words=2, seed=0)
+    assert backend.model_.n_components == 3 and backend.weighting_ is not None
+    assert fit.topics.shape == fit.scores.shape == (3,)
+    assert all(len(w) <= 2 for w in backend.topic_words().values())
+    topics, _ = assign_topics(backend.model_, vectorizer.transform(docs), backend.weighting_)
+    assert topics.tolist() == fit.topics.tolist()
+    words = topic_words(backend.model_, ["aa", "bb", "cc", "dd", "ee"], top_n=1)
+    assert all(len(w) == 1 for w in words.values())
+    with pytest.raises(ConfigError, match="n_topics"):
+        LdaOptions(n_topics=0, max_iter=20)
 
 
-def test_presets_build_baselines():
-    assert factories.lda().backend == "lda"
-    model = factories.nmf(n_topics=7)
-    assert (model.backend, model.n_topics, model.transform_mode) == ("nmf", 7, "parity")
+def test_configs_build_baselines():
+    lda = build_topic_model(compose("topics", ["topic_model=lda"]), None, 3)
+    assert isinstance(lda.backend, LdaBackend) and lda.backend.options.max_iter == 20
+    nmf = build_topic_model(
+        compose("topics", ["topic_model=nmf", "topic_model.n_topics=7"]), None, 3
+    )
+    assert isinstance(nmf.backend, NmfBackend)
+    assert (nmf.backend.options.n_topics, nmf.transform_mode, nmf.seed) == (7, "parity", 3)
+    assert isinstance(nmf, TopicModel) and nmf.backend.embedder is None

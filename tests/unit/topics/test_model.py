@@ -1,5 +1,5 @@
-"""TopicModel on BERTopic: every option composed and fitted, clean Arabic topic words, outliers,
-labels, guided seeds, and save -> load per transform mode."""
+"""TopicModel on the BERTopic backend, composed from the YAML: every part fitted, clean Arabic
+topic words, outliers, labels, guided seeds, and save -> load per transform mode."""
 
 from __future__ import annotations
 
@@ -11,16 +11,19 @@ import sys
 import numpy as np
 import pytest
 
+from arnews_ml.config import compose
 from arnews_ml.embed import CachedEmbedder, EmbeddingCache, TfidfEmbedder
 from arnews_ml.exceptions import ConfigError, DataError
 from arnews_ml.persist import load_bundle, read_manifest, save_bundle
+from arnews_ml.tasks.fit_topics import build_topic_model
 from arnews_ml.testing import TOPIC_THEMES as THEMES
 from arnews_ml.testing import FakeEmbedder
 from arnews_ml.testing import themed_corpus as make_corpus
 from arnews_ml.testing import topic_purity as purity
 from arnews_ml.text.stopwords import arabic_stopwords
-from arnews_ml.topics import factories
+from arnews_ml.topics import term_sets
 from arnews_ml.topics.model import TopicModel
+from arnews_ml.topics.parts import default_min_cluster_size
 
 NEW_DOCS = [
     "انفجار عبوة ناسفة قرب مركز الشرطة واعتقال مسلحين",
@@ -33,7 +36,25 @@ DOCS, LABELS = make_corpus()
 _ALL_WORDS = " ".join(THEMES.values()).split()
 # documents mixing every theme: HDBSCAN leaves them as outliers
 NOISE = [" ".join(random.Random(i).sample(_ALL_WORDS, 6)) for i in range(20)]
-KMEANS = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 4, "min_df": 2}
+# PCA (5 dimensions) + k-means (4 clusters) on a 2-document vocabulary, 10 words per topic
+KMEANS = [
+    "topic_model=bertopic_kmeans",
+    "topic_model.reducer.n_components=5",
+    "topic_model.clusterer.n_clusters=4",
+    "topic_model.min_df=2",
+    "topic_model.top_n_words=10",
+]
+SVD_HDBSCAN = [
+    "topic_model=bertopic",
+    "topic_model/reducer=svd",
+    "topic_model.min_df=2",
+    "topic_model.top_n_words=10",
+]
+
+
+def make_model(embedder, *overrides: str, seed: int = 42, cleaner=None) -> TopicModel:
+    """The TopicModel the `topics` config composes with these overrides."""
+    return build_topic_model(compose("topics", list(overrides)), embedder, seed, cleaner)
 
 
 def assert_clean_words(model: TopicModel) -> None:
@@ -49,17 +70,17 @@ def assert_clean_words(model: TopicModel) -> None:
 
 @pytest.fixture(scope="module")
 def kmeans_tfidf() -> TopicModel:
-    return TopicModel(TfidfEmbedder(min_df=1), **KMEANS).fit(DOCS)
+    return make_model(TfidfEmbedder(min_df=1), *KMEANS).fit(DOCS)
 
 
 def test_kmeans_on_tfidf_finds_the_themes(kmeans_tfidf):
     model = kmeans_tfidf
-    assert model.svd_ is not None and model.svd_.random_state == 42
+    assert model.backend_.svd_ is not None and model.backend_.svd_.random_state == 42
     assert model.topics_.dtype == np.int64 and model.topics_.shape == (len(DOCS),)
     assert purity(model.topics_, LABELS) >= 0.9
     assert model.outlier_ratio_ == 0.0
     assert set(model.topic_words_) == {0, 1, 2, 3}
-    assert model.model_.language != "english"  # "english" strips Arabic from topic words
+    assert model.backend_.model_.language != "english"  # "english" strips Arabic from topic words
     assert model.transform_mode == "parity"
     assert_clean_words(model)
     # the training path and transform agree for k-means
@@ -68,9 +89,11 @@ def test_kmeans_on_tfidf_finds_the_themes(kmeans_tfidf):
 
 @pytest.mark.parametrize("representation", ["mmr", "keybert"])
 def test_representations_give_clean_words(representation):
-    model = TopicModel(TfidfEmbedder(min_df=1), representation=representation, **KMEANS)
+    model = make_model(
+        TfidfEmbedder(min_df=1), *KMEANS, f"topic_model/representation={representation}"
+    )
     model.fit(DOCS)
-    assert type(model.model_.representation_model).__name__ in {
+    assert type(model.backend_.model_.representation_model).__name__ in {
         "MaximalMarginalRelevance",
         "KeyBERTInspired",
     }
@@ -80,8 +103,8 @@ def test_representations_give_clean_words(representation):
 def test_fake_embedder_dense_path_and_embed_texts():
     embedder = FakeEmbedder(dim=16)
     raw = [doc + " https://example.org" for doc in DOCS]
-    model = TopicModel(embedder, **KMEANS).fit(DOCS, embed_texts=raw)
-    assert model.svd_ is None
+    model = make_model(embedder, *KMEANS).fit(DOCS, embed_texts=raw)
+    assert model.backend_.svd_ is None
     assert embedder.n_fit == 1
     assert_clean_words(model)
     with pytest.raises(DataError, match="embed_texts"):
@@ -89,10 +112,10 @@ def test_fake_embedder_dense_path_and_embed_texts():
 
 
 def test_guided_seed_words_lift_their_words():
-    seeds = {"economy": ["التضخم", "الاستثمار"], "security": ["داعش"]}
-    plain = TopicModel(TfidfEmbedder(min_df=1), **KMEANS).fit(DOCS)
-    guided = TopicModel(TfidfEmbedder(min_df=1), seed_words=seeds, **KMEANS).fit(DOCS)
-    assert guided.model_.seed_topic_list[0] == ["التضخم", "الاستثمار", "تضخم", "استثمار"]
+    seeds = "topic_model.seed_words={economy: ['التضخم', 'الاستثمار'], security: ['داعش']}"
+    plain = make_model(TfidfEmbedder(min_df=1), *KMEANS).fit(DOCS)
+    guided = make_model(TfidfEmbedder(min_df=1), *KMEANS, seeds).fit(DOCS)
+    assert guided.backend_.model_.seed_topic_list[0] == ["التضخم", "الاستثمار", "تضخم", "استثمار"]
 
     def best_rank(model: TopicModel, word: str) -> int:
         ranks = [words.index(word) for words in model.top_words(10).values() if word in words]
@@ -105,12 +128,12 @@ def test_guided_seed_words_lift_their_words():
 
 
 def test_reduce_outliers_lowers_the_outlier_share():
-    options = {"reducer": "svd", "clusterer": "hdbscan", "n_components": 5, "min_df": 2}
-    plain = TopicModel(TfidfEmbedder(min_df=1), **options).fit(DOCS + NOISE)
+    plain = make_model(TfidfEmbedder(min_df=1), *SVD_HDBSCAN).fit(DOCS + NOISE)
     assert plain.outlier_ratio_ > 0.05
     assert plain.transform_mode == "similarity"
     for strategy in ("c-tf-idf", "embeddings"):
-        reduced = TopicModel(TfidfEmbedder(min_df=1), reduce_outliers=strategy, **options)
+        option = f"topic_model.reduce_outliers={strategy}"
+        reduced = make_model(TfidfEmbedder(min_df=1), *SVD_HDBSCAN, option)
         reduced.fit(DOCS + NOISE)
         assert reduced.outlier_ratio_ < plain.outlier_ratio_
         assert (reduced.transform(NOISE)[0] == -1).mean() < (plain.transform(NOISE)[0] == -1).mean()
@@ -119,12 +142,16 @@ def test_reduce_outliers_lowers_the_outlier_share():
 
 
 def test_label_map_nr_topics_and_predict_frame():
-    model = TopicModel(
+    model = make_model(
         FakeEmbedder(dim=16),
-        label_map={0: "أمن", "1": "سياسة"},  # YAML keys may arrive as strings
-        nr_topics=3,
-        **{**KMEANS, "n_clusters": 6},
-    ).fit(DOCS)
+        *KMEANS,
+        "topic_model.label_map={0: 'أمن'}",
+        "topic_model.nr_topics=3",
+        "topic_model.clusterer.n_clusters=6",
+    )
+    assert model.label_map == {0: "أمن"}
+    model.label_map = {0: "أمن", "1": "سياسة"}  # JSON and some YAML keys arrive as strings
+    model.fit(DOCS)
     assert len(model.topic_words_) <= 3
     assert model.topic_labels_[0] == "أمن" and model.topic_labels_[1] == "سياسة"
     assert model.topic_labels_[2].startswith("2_")
@@ -167,7 +194,7 @@ def test_save_load_parity_mode_is_exact(kmeans_tfidf, tmp_path):
         assert np.allclose(got[1], expected[1], atol=1e-5)
     assert loaded.topic_labels_ == kmeans_tfidf.topic_labels_
     assert loaded.top_words(5) == kmeans_tfidf.top_words(5)
-    assert type(loaded.model_.hdbscan_model).__name__ == "KMeans"
+    assert type(loaded.backend_.model_.hdbscan_model).__name__ == "KMeans"
 
 
 def test_predict_frame_cleans_raw_articles_with_the_saved_cleaner(tmp_path):
@@ -177,7 +204,7 @@ def test_predict_frame_cleans_raw_articles_with_the_saved_cleaner(tmp_path):
     footer = "شارك الخبر على فيسبوك وتويتر"
     raw = [f"{doc}\n{footer}" for doc in DOCS]
     cleaner = TextCleaner(boilerplate=BoilerplateRemover(min_docs=2)).fit(raw)
-    model = TopicModel(TfidfEmbedder(min_df=1), cleaner=cleaner, **KMEANS).fit(cleaner(raw))
+    model = make_model(TfidfEmbedder(min_df=1), *KMEANS, cleaner=cleaner).fit(cleaner(raw))
     loaded = load_bundle(save_bundle(model, tmp_path / "m"))
     assert read_manifest(tmp_path / "m")["cleaner"]["class"].endswith(":TextCleaner")
     new_raw = [f"{doc}\n{footer}" for doc in NEW_DOCS]
@@ -189,8 +216,7 @@ def test_predict_frame_cleans_raw_articles_with_the_saved_cleaner(tmp_path):
 
 def test_save_load_similarity_mode_without_umap(tmp_path):
     embedder = CachedEmbedder(FakeEmbedder(dim=16), EmbeddingCache(tmp_path / "cache"))
-    options = {"reducer": "svd", "clusterer": "hdbscan", "n_components": 5, "min_df": 2}
-    model = TopicModel(embedder, **options).fit(DOCS)
+    model = make_model(embedder, *SVD_HDBSCAN).fit(DOCS)
     path = save_bundle(model, tmp_path / "bundle")
     manifest = read_manifest(path)
     assert manifest["transform_mode"] == "similarity"
@@ -204,66 +230,83 @@ def test_save_load_similarity_mode_without_umap(tmp_path):
 
 
 def test_invalid_options_are_config_errors():
+    from hydra.errors import MissingConfigException
+
+    with pytest.raises(MissingConfigException, match="tsne"):
+        compose("topics", ["topic_model/reducer=tsne"])
     with pytest.raises(ConfigError, match="reducer"):
-        TopicModel(FakeEmbedder(), reducer="tsne").fit(DOCS)
-    with pytest.raises(ConfigError, match="representation"):
-        TopicModel(FakeEmbedder(), representation="llm").fit(DOCS)
+        make_model(FakeEmbedder(), "topic_model.reducer={_target_: sklearn.cluster.KMeans}")
     with pytest.raises(ConfigError, match="nr_topics"):
-        TopicModel(FakeEmbedder(), nr_topics=1).fit(DOCS)
+        make_model(FakeEmbedder(), "topic_model.nr_topics=1")
     with pytest.raises(ConfigError, match="term_weighting"):
-        TopicModel(FakeEmbedder(), term_weighting="tf").fit(DOCS)
+        make_model(FakeEmbedder(), "topic_model.term_weighting=tf")
+    with pytest.raises(ConfigError, match="diversity"):
+        make_model(
+            FakeEmbedder(),
+            "topic_model/representation=mmr",
+            "topic_model.representation.diversity=2",
+        )
+    with pytest.raises(ConfigError, match="n_clusters"):
+        make_model(FakeEmbedder(), *KMEANS, "topic_model.clusterer.n_clusters=1")
     with pytest.raises(ConfigError, match="embedder"):
-        TopicModel(None).fit(DOCS)
+        make_model(None, *KMEANS).fit(DOCS)
+    with pytest.raises(ConfigError, match="TopicBackend"):
+        TopicModel("bertopic").fit(DOCS)  # type: ignore[arg-type]
     with pytest.raises(DataError, match="single string"):
-        TopicModel(FakeEmbedder()).fit("نص واحد")
+        make_model(FakeEmbedder(), *KMEANS).fit("نص واحد")
 
 
 def test_document_term_sets_count_a_term_once_per_document(kmeans_tfidf):
     vectorizer = kmeans_tfidf.vectorizer_
     docs = ["النفط النفط النفط والدولار", "الدولار"]
-    sets = factories.document_term_sets(vectorizer, docs)
-    assert factories.split_terms(sets[0]) == ["نفط", "دولار"]
+    sets = term_sets.document_term_sets(vectorizer, docs)
+    assert term_sets.split_terms(sets[0]) == ["نفط", "دولار"]
     # BERTopic joins a topic's documents with a space and turns newlines into spaces
     joined = " ".join(sets).replace("\n", " ")
-    counts = factories.term_set_vectorizer(vectorizer).fit_transform([joined]).toarray()[0]
-    words = factories.term_set_vectorizer(vectorizer).get_feature_names_out().tolist()
+    counts = term_sets.term_set_vectorizer(vectorizer).fit_transform([joined]).toarray()[0]
+    words = term_sets.term_set_vectorizer(vectorizer).get_feature_names_out().tolist()
     assert counts[words.index("نفط")] == 1 and counts[words.index("دولار")] == 2
 
 
 def test_term_weighting_documents_keeps_the_document_vectorizer():
-    by_docs = TopicModel(TfidfEmbedder(min_df=1), **KMEANS).fit(DOCS)
-    by_counts = TopicModel(TfidfEmbedder(min_df=1), term_weighting="counts", **KMEANS).fit(DOCS)
-    assert by_docs.model_.vectorizer_model is by_docs.vectorizer_  # transform and save use it
+    by_docs = make_model(TfidfEmbedder(min_df=1), *KMEANS).fit(DOCS)
+    by_counts = make_model(
+        TfidfEmbedder(min_df=1), *KMEANS, "topic_model.term_weighting=counts"
+    ).fit(DOCS)
+    assert (
+        by_docs.backend_.model_.vectorizer_model is by_docs.vectorizer_
+    )  # transform and save use it
     assert by_docs.topics_.tolist() == by_counts.topics_.tolist()  # only the words differ
     assert_clean_words(by_docs)
-    assert by_docs.model_.topic_embeddings_.shape[0] == len(by_docs.topic_sizes_)
+    assert by_docs.backend_.model_.topic_embeddings_.shape[0] == len(by_docs.topic_sizes_)
 
 
 def test_svd_learnt_on_a_sample_projects_every_document():
-    model = TopicModel(TfidfEmbedder(min_df=1), svd_max_docs=60, **KMEANS).fit(DOCS)
-    assert model.svd_.n_components == min(256, 59)
+    model = make_model(TfidfEmbedder(min_df=1), *KMEANS, "topic_model.svd_max_docs=60").fit(DOCS)
+    assert model.backend_.svd_.n_components == min(256, 59)
     assert model.topics_.shape == (len(DOCS),)
     assert purity(model.topics_, LABELS) >= 0.9
 
 
 def test_adapter_puts_tfidf_words_in_the_svd_space(kmeans_tfidf):
-    adapter = kmeans_tfidf.model_.embedding_model
+    adapter = kmeans_tfidf.backend_.model_.embedding_model
     assert type(adapter).__name__ == "EmbedderAdapter"
     vectors = adapter.embed_words(["نفط", "هجوم"])
-    assert vectors.shape == (2, kmeans_tfidf.svd_.n_components)
+    assert vectors.shape == (2, kmeans_tfidf.backend_.svd_.n_components)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert adapter.embed([]).shape == (0, kmeans_tfidf.svd_.n_components)
+    assert adapter.embed([]).shape == (0, kmeans_tfidf.backend_.svd_.n_components)
 
 
-def test_presets_and_default_cluster_size():
+def test_config_options_and_default_cluster_size():
     embedder = FakeEmbedder()
-    assert factories.bertopic_kmeans(embedder).transform_mode == "parity"
-    assert factories.bertopic(embedder).transform_mode == "similarity"
-    guided = factories.bertopic_guided(embedder, {"security": ["هجوم"]})
-    assert guided.seed_words == {"security": ["هجوم"]}
-    assert factories.default_min_cluster_size(120) == 10
-    assert factories.default_min_cluster_size(20) == 5
-    assert factories.default_min_cluster_size(100_000) == 500
+    assert make_model(embedder, "topic_model=bertopic_kmeans").transform_mode == "parity"
+    assert make_model(embedder, "topic_model=bertopic").transform_mode == "similarity"
+    guided = make_model(embedder, "topic_model=bertopic_guided")
+    assert guided.backend.options.seed_words["security"][0] == "عملية"
+    assert guided.top_n_words == 25 and guided.seed == 42  # the YAML's, not a Python preset's
+    assert default_min_cluster_size(120) == 10
+    assert default_min_cluster_size(20) == 5
+    assert default_min_cluster_size(100_000) == 500
 
 
 def test_import_is_light():
@@ -280,11 +323,11 @@ def test_import_is_light():
 
 @pytest.mark.slow
 def test_bertopic_umap_hdbscan_seeded_and_reloads_by_similarity(tmp_path):
-    options = {"min_df": 2, "seed": 7}
-    model = TopicModel(TfidfEmbedder(min_df=1), **options).fit(DOCS)
-    again = TopicModel(TfidfEmbedder(min_df=1), **options).fit(DOCS)
+    options = ["topic_model=bertopic", "topic_model.min_df=2", "topic_model.top_n_words=10"]
+    model = make_model(TfidfEmbedder(min_df=1), *options, seed=7).fit(DOCS)
+    again = make_model(TfidfEmbedder(min_df=1), *options, seed=7).fit(DOCS)
     assert model.topics_.tolist() == again.topics_.tolist()  # UMAP random_state: repeatable
-    assert model.model_.umap_model.random_state == 7
+    assert model.backend_.model_.umap_model.random_state == 7
     assert purity(model.topics_, LABELS) >= 0.9
     assert_clean_words(model)
     path = save_bundle(model, tmp_path / "umap" / "bundle")
@@ -301,8 +344,14 @@ def test_bertopic_umap_hdbscan_seeded_and_reloads_by_similarity(tmp_path):
 
 @pytest.mark.slow
 def test_guided_bertopic_with_umap():
-    seeds = {"security": ["داعش", "تفجير"], "foreign_forces": ["القوات", "التحالف"]}
-    model = factories.bertopic_guided(TfidfEmbedder(min_df=1), seeds, min_df=2).fit(DOCS)
+    seeds = "topic_model.seed_words={security: ['داعش', 'تفجير'], foreign_forces: ['القوات', 'التحالف']}"
+    model = make_model(
+        TfidfEmbedder(min_df=1),
+        "topic_model=bertopic_guided",
+        seeds,
+        "topic_model.min_df=2",
+        "topic_model.top_n_words=10",
+    ).fit(DOCS)
     assert_clean_words(model)
     words = {w for ws in model.top_words(10).values() for w in ws}
     assert {"داعش", "تفجير"} & words
