@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from arnews_ml.embed.base import fit_encode
 from arnews_ml.exceptions import ArtifactError, ConfigError
 from arnews_ml.persist import dump_skops, load_skops
 from arnews_ml.topics import parts
@@ -67,7 +68,7 @@ class BertopicOptions:
         svd_components: Dimension of the dense reduction of a sparse embedding.
         svd_max_docs: Learn that reduction on a seeded sample of at most this many documents
             (``None``: all); every document is projected.
-        fit_embedder: Call ``embedder.fit(embed_texts)`` in ``fit`` (TF-IDF needs it).
+        fit_embedder: Fit the embedder on ``embed_texts`` in ``fit`` (TF-IDF needs it).
     """
 
     reducer: parts.Reducer
@@ -163,10 +164,11 @@ class BertopicBackend:
                 "build_topic_model(cfg, embedder, seed)."
             )
         self.embedder, self.vectorizer_, self.svd_ = embedder, vectorizer, None
-        if self.options.fit_embedder:
-            embedder.fit(embed_texts)
         started = time.perf_counter()
-        raw = embedder.encode(embed_texts)
+        if self.options.fit_embedder:  # TF-IDF: fitted here, its training rows counted once
+            raw = fit_encode(embedder, embed_texts)
+        else:
+            raw = embedder.encode(embed_texts)
         if sp.issparse(raw):
             self.svd_ = fit_dense_reduction(
                 raw, self.options.svd_components, seed, max_docs=self.options.svd_max_docs
