@@ -18,7 +18,7 @@ SHELL := /bin/bash
 QUIET_PIP := { grep -v "is ignored: it is neither" || true; }
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-all test-slow lint format ui benchmark clean
+.PHONY: help install demo test test-all test-slow lint format ui serve screenshots benchmark clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,8 +54,24 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-ui: $(STAMP) ## Open the MLflow UI on the local store (http://127.0.0.1:5000)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+# `make ui PORT=5001 HOST=0.0.0.0`, `make serve MODEL=models:/arnews-classifier/3 PORT=5002`.
+# PORT defaults to 5000 for the UI and 5001 for serve, so both can run at once.
+HOST ?= 127.0.0.1
+PORT ?= 5000
+SERVE_PORT := $(if $(filter file,$(origin PORT)),5001,$(PORT))
+MODEL ?= models:/arnews-classifier@champion
+MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
+
+ui: $(STAMP) ## Open the MLflow UI on ./mlflow.db (http://127.0.0.1:5000; PORT=, HOST=)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host $(HOST) --port $(PORT)
+
+# `mlflow models serve` execs `uvicorn` from PATH, so the venv's bin folder goes first.
+serve: $(STAMP) ## Serve a model over HTTP (MODEL=models:/arnews-classifier@champion, PORT=5001, HOST=)
+	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI='$(MLFLOW_TRACKING_URI)' \
+		$(BIN)/mlflow models serve -m '$(MODEL)' --env-manager local -p $(SERVE_PORT) -h $(HOST)
+
+screenshots: $(STAMP) ## Regenerate docs/img/*.png (MLflow UI, headless chromium; ARGS=--build for a demo store)
+	bash docs/screenshots.sh $(ARGS)
 
 benchmark: $(STAMP) ## Benchmarks on ../shared/data (quality, speed, memory; ~30 min)
 	$(BIN)/python benchmarks/classification.py
