@@ -38,7 +38,7 @@ ARABIC_TOKEN_PATTERN = (
 Usable as `token_pattern=` of scikit-learn vectorizers (no capturing group), although
 `ArabicAnalyzer` is better there: with a raw pattern diacritized words keep their marks.
 """
-arabic_token_pattern = ARABIC_TOKEN_PATTERN  # the name in docs/contracts.md
+arabic_token_pattern = ARABIC_TOKEN_PATTERN  # the public lower-case name
 
 _TOKEN_RE = re.compile(ARABIC_TOKEN_PATTERN)
 _DIGIT_RE = re.compile(f"[{_DIGITS}]")
