@@ -101,6 +101,7 @@ def evaluate_classifier(
     *,
     ids: Sequence[str] | None = None,
     prefix: str = "test",
+    scores: Any = None,
 ) -> ClassifierEvaluation:
     """Predict ``texts`` with a fitted classifier and score the predictions against ``labels``.
 
@@ -113,6 +114,8 @@ def evaluate_classifier(
             counted in ``unknown_labels`` and otherwise ignored, as in training.
         ids: Article ids (default ``0..n-1``).
         prefix: Metric name prefix (``test`` gives ``test_f1_macro``, ...).
+        scores: The classifier's scores of ``texts`` when the caller has them already
+            (``predict_scores`` output); default: computed here.
 
     Returns:
         The metrics, matrices and unknown-label counts.
@@ -134,7 +137,9 @@ def evaluate_classifier(
     known = set(model_labels)
     unknown = Counter(lab for row in rows for lab in dict.fromkeys(row) if lab not in known)
 
-    scores = np.asarray(classifier.predict_scores(texts), dtype=np.float64)
+    if scores is None:
+        scores = classifier.predict_scores(texts)
+    scores = np.asarray(scores, dtype=np.float64)
     predicted = [list(p) for p in classifier.predict_from_scores(scores)]
     y_true = classifier.binarize(rows, unknown="ignore")
     y_pred = classifier.binarize(predicted)

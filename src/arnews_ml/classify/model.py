@@ -208,11 +208,34 @@ class TextClassifier(BaseEstimator):
         self.head_ = head
         self.thresholds_ = np.full(len(labels), DEFAULT_THRESHOLD, dtype=np.float64)
         self.thresholds_tuned_ = False
-        if X_val is not None and val_rows and multilabel and self.tune_thresholds:
-            Y_val = to_indicator(val_rows, labels, name="val_labels")
-            self.thresholds_ = tune_label_thresholds(Y_val, self._scores(X_val))
-            self.thresholds_tuned_ = True
+        if X_val is not None and val_rows:
+            self.tune_thresholds_on(self._scores(X_val), val_rows)
         self.fit_seconds_ = time.perf_counter() - start
+
+    def tune_thresholds_on(self, scores: Any, labels: Sequence[Sequence[str]]) -> TextClassifier:
+        """Tune the per-label thresholds on validation articles' scores and true labels.
+
+        ``fit(..., val_texts, val_labels)`` does this itself; a caller that needs the
+        validation scores anyway (to report validation metrics) scores the articles once with
+        :meth:`predict_scores` and passes them here. Single-label models (argmax) and
+        ``tune_thresholds=False`` keep their thresholds.
+
+        Args:
+            scores: Scores of the validation articles, shape (n_val, n_labels), in
+                ``labels_`` order (an ndarray or the ``predict_scores`` DataFrame).
+            labels: Their true label lists.
+
+        Returns:
+            self.
+        """
+        self._check_fitted()
+        scores = np.asarray(scores, dtype=np.float64)
+        rows = label_rows(labels, scores.shape[0], "val_labels")
+        if self.multilabel_ and self.tune_thresholds and rows:
+            Y_val = to_indicator(rows, self.labels_, name="val_labels")
+            self.thresholds_ = tune_label_thresholds(Y_val, scores)
+            self.thresholds_tuned_ = True
+        return self
 
     # ------------------------------------------------------------------ predicting
 

@@ -160,12 +160,11 @@ def train_classifier(
             {"arnews_ml.embedder_spec": json.dumps(embedder.spec.to_dict(), ensure_ascii=False)}
         )
         has_val = len(val) > 0
-        clf.fit(
-            train["text"].tolist(),
-            train["labels"].tolist(),
-            val["text"].tolist() if has_val else None,
-            val["labels"].tolist() if has_val else None,
-        )
+        clf.fit(train["text"].tolist(), train["labels"].tolist())
+        if has_val:
+            # scored once: for the per-label thresholds, then for the validation metrics
+            val_scores = clf.predict_scores(val["text"].tolist())
+            clf.tune_thresholds_on(val_scores, val["labels"].tolist())
         counts = {
             "n_train": len(train),
             "n_val": len(val),
@@ -184,7 +183,7 @@ def train_classifier(
         metrics: dict[str, float] = dict(on_test.metrics)
         if has_val:
             on_val = evaluate_classifier(
-                clf, val["text"].tolist(), val["labels"].tolist(), prefix="val"
+                clf, val["text"].tolist(), val["labels"].tolist(), prefix="val", scores=val_scores
             )
             metrics.update(on_val.metrics)
         if clf.multilabel_:

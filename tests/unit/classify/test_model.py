@@ -252,3 +252,16 @@ def test_one_vs_rest_in_parallel_gives_the_same_model():
     )
     np.testing.assert_array_equal(threaded.thresholds_, serial.thresholds_)
     assert threaded.predict(texts) == serial.predict(texts)
+
+
+def test_tuning_on_given_validation_scores_equals_tuning_inside_fit():
+    texts, labels = make_corpus(multi=True)
+    val_texts, val_labels = make_corpus(4, multi=True, seed=1)
+    inside = clf_for().fit(texts, labels, val_texts, val_labels)
+    outside = clf_for().fit(texts, labels)
+    assert not outside.thresholds_tuned_
+    outside.tune_thresholds_on(outside.predict_scores(val_texts), val_labels)
+    assert outside.thresholds_tuned_
+    np.testing.assert_array_equal(outside.thresholds_, inside.thresholds_)
+    with pytest.raises(DataError, match="val_labels"):
+        outside.tune_thresholds_on(outside.predict_scores(val_texts[:2]), [["nope"], []])
