@@ -61,6 +61,9 @@ def results_table(
         runs = mlflow.search_runs(
             experiment_names=[experiment], filter_string="attributes.status = 'FINISHED'"
         )
+    parent_tag = "tags.arnews_ml.sweep_parent"
+    if parent_tag in runs:  # a sweep's parent summarises its jobs: it is no row of its own
+        runs = runs[runs[parent_tag] != "true"]
     table = pd.DataFrame(index=runs.index)
     for title, field in columns:
         values = runs[field] if field in runs else pd.Series([None] * len(runs), index=runs.index)

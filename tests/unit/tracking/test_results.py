@@ -29,12 +29,16 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         client.log_metric(run.info.run_id, "test_f1_macro", f1)
         client.log_metric(run.info.run_id, "fit_seconds", 12.5)
         client.set_terminated(run.info.run_id, status)
+    parent = client.create_run(exp, tags={"arnews_ml.sweep_parent": "true"})
+    client.log_metric(parent.info.run_id, "best_test_f1_macro", 0.86)
+    client.set_terminated(parent.info.run_id, "FINISHED")
     return uri
 
 
 def test_results_table_lists_finished_runs_best_first(store: str):
     table = results_table("study", store)
-    assert list(table["classifier"]) == ["sgd", "logreg"]  # the FAILED run is left out
+    # the FAILED run and the sweep's parent (a summary, no run of its own) are left out
+    assert list(table["classifier"]) == ["sgd", "logreg"]
     assert list(table["test macro-F1"]) == [0.86, 0.81]
     assert table["features"].tolist() == ["word", "word"]
 
