@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -15,6 +18,10 @@ __all__ = [
     "CHOICES_KEY",
     "CHOICE_GROUPS",
     "CONFIG_DIR",
+    "EXTRA_PARTS",
+    "buildable_part_names",
+    "buildable_parts",
+    "check_target",
     "compose",
     "instantiate",
     "register_resolvers",
@@ -76,18 +83,83 @@ def to_container(cfg: Any) -> Any:
     return cfg
 
 
+#: Parts a config may build besides those its own YAML files name: generic wrappers for code.
+EXTRA_PARTS: tuple[str, ...] = ("arnews_ml.topics.parts.SklearnPart",)
+
+_TARGET_LINE = re.compile(r"^\s*_target_:\s*([\w.]+)\s*$", re.M)
+
+
+@functools.cache
+def buildable_part_names() -> frozenset[str]:
+    """The ``_target_`` names of the package's parts: every one its packaged YAML files name
+    (heads, embedders, corpus loaders, topic parts, trackers, ...) and :data:`EXTRA_PARTS`."""
+    names = set(EXTRA_PARTS)
+    for path in CONFIG_DIR.rglob("*.yaml"):
+        names.update(_TARGET_LINE.findall(path.read_text(encoding="utf-8")))
+    return frozenset(name for name in names if name.startswith("arnews_ml."))
+
+
+@functools.cache
+def buildable_parts() -> frozenset[Any]:
+    """The objects :func:`buildable_part_names` name (imports every part's module: slow)."""
+    from hydra._internal.utils import _locate
+
+    return frozenset(_locate(name) for name in buildable_part_names())
+
+
+def check_target(target: str, where: str) -> None:
+    """Refuse a ``_target_`` that is not one of the package's parts or a scikit-learn estimator.
+
+    The name is resolved and what it resolves to is checked, not the string: a name that starts
+    with an allowed prefix but walks through a module's imports (``arnews_ml.persist.shutil.copy``,
+    ``sklearn.base.np.save``) is refused before anything is called.
+
+    Raises:
+        ConfigError: The target is outside the allowed prefixes, cannot be found, or is not a
+            buildable part.
+    """
+    allowed = ", ".join(f"{p}*" for p in ALLOWED_TARGET_PREFIXES)
+    if not target.startswith(ALLOWED_TARGET_PREFIXES):
+        raise ConfigError(
+            f"Config '{where}' names _target_ '{target}', which is not allowed. "
+            f"Allowed targets: {allowed}. Point _target_ at one of the package's "
+            "factories (for example arnews_ml.classify.heads.logreg)."
+        )
+    from hydra._internal.utils import _locate
+
+    try:
+        obj = _locate(target)
+    except ImportError as err:
+        raise ConfigError(
+            f"Config '{where}' names _target_ '{target}', which cannot be found: "
+            f"{str(err).splitlines()[0]}"
+        ) from None
+    if target.startswith("sklearn."):
+        from sklearn.base import BaseEstimator
+
+        ok = (
+            inspect.isclass(obj)
+            and issubclass(obj, BaseEstimator)
+            and obj.__module__.startswith("sklearn.")
+        )
+    else:
+        # a packaged target's own name needs no lookup; another path to one of them is fine
+        ok = target in buildable_part_names() or obj in buildable_parts()
+    if not ok:
+        defined = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
+        raise ConfigError(
+            f"Config '{where}' names _target_ '{target}', which resolves to {defined}: not one "
+            "of arnews_ml's buildable parts (the targets of its config files) nor a "
+            "scikit-learn estimator class, so it is not run. Use a target from the package's "
+            "conf/ folder or an sklearn estimator class."
+        )
+
+
 def _check_targets(node: Any, where: str) -> None:
     if isinstance(node, Mapping):
         target = node.get("_target_")
         if target is not None:
-            target = str(target)
-            if not target.startswith(ALLOWED_TARGET_PREFIXES):
-                allowed = ", ".join(f"{p}*" for p in ALLOWED_TARGET_PREFIXES)
-                raise ConfigError(
-                    f"Config '{where}' names _target_ '{target}', which is not allowed. "
-                    f"Allowed targets: {allowed}. Point _target_ at one of the package's "
-                    "factories (for example arnews_ml.classify.heads.logreg)."
-                )
+            check_target(str(target), where)
         for key, value in node.items():
             _check_targets(value, f"{where}.{key}" if where else str(key))
     elif isinstance(node, Sequence) and not isinstance(node, str | bytes):
@@ -104,7 +176,8 @@ def instantiate(
 ) -> T | Any:
     """Build an object from a config node that has a `_target_`.
 
-    The target (and every nested `_target_`) must start with one of `ALLOWED_TARGET_PREFIXES`;
+    The target (and every nested `_target_`) must resolve to one of the package's parts or a
+    scikit-learn estimator class (:func:`check_target`);
     containers are converted to plain lists/dicts (`_convert_="all"`, scikit-learn rejects
     ListConfig); the result's type is checked against `expected_type`.
 

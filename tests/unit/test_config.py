@@ -83,9 +83,42 @@ def test_instantiate_refuses_targets_outside_the_allow_list() -> None:
 
 
 def test_instantiate_refuses_nested_targets_outside_the_allow_list() -> None:
-    cfg = {"_target_": "sklearn.pipeline.make_pipeline", "steps": [{"_target_": "subprocess.run"}]}
+    cfg = {"_target_": "sklearn.pipeline.Pipeline", "steps": [{"_target_": "subprocess.run"}]}
     with pytest.raises(ConfigError, match=r"subprocess\.run"):
         instantiate(cfg, name="pipe")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "arnews_ml.persist.shutil.copy",  # a module an allowed module imported
+        "arnews_ml.tasks.common.Path",  # a class imported into an allowed module
+        "sklearn.base.np.save",  # numpy through sklearn
+        "sklearn.datasets.dump_svmlight_file",  # a real sklearn function that writes files
+        "arnews_ml.data.sample.generate.main",  # package code, but no buildable part
+        "arnews_ml.persist.save_bundle",
+        "arnews_ml.no_such_module.thing",
+    ],
+)
+def test_a_target_is_checked_by_what_it_resolves_to_not_by_its_name(target, tmp_path) -> None:
+    written = tmp_path / "written"
+    cfg = {"_target_": target, "src": str(tmp_path), "dst": str(written)}
+    with pytest.raises(
+        ConfigError, match=r"not one of arnews_ml's buildable parts|cannot be found"
+    ):
+        instantiate(cfg, name="evil")
+    assert not written.exists()
+
+
+def test_every_packaged_target_and_sklearn_estimators_are_buildable_parts() -> None:
+    from arnews_ml.classify.heads import svm
+    from arnews_ml.config import buildable_parts, check_target
+    from arnews_ml.topics.parts import SklearnPart
+
+    parts = buildable_parts()
+    assert svm in parts and SklearnPart in parts
+    check_target("sklearn.linear_model.LogisticRegression", "classifier")
+    check_target("arnews_ml.embed.TfidfEmbedder", "embedder")  # a re-exported part
 
 
 def test_instantiate_converts_containers_and_checks_the_type() -> None:
