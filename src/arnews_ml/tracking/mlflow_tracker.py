@@ -57,6 +57,7 @@ from arnews_ml.tracking.store import (
     _scoped_tracking_uri,
     default_artifact_location,
     resolve_tracking_uri,
+    store_lock,
 )
 
 __all__ = [
@@ -122,9 +123,14 @@ class MlflowTracker(Tracker):
     def client(self) -> MlflowClient:
         """An MlflowClient bound to this tracker's store (tracking and registry)."""
         if self._client is None:
-            self._client = MlflowClient(
-                tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
-            )
+            with store_lock(self.tracking_uri):
+                client = MlflowClient(
+                    tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+                )
+                # first use creates (or migrates) the store: one process at a time
+                client.search_experiments(max_results=1)
+                client.search_registered_models(max_results=1)
+            self._client = client
         return self._client
 
     @property

@@ -24,6 +24,7 @@ __all__ = [
     "MODEL_URI_PREFIXES",
     "default_artifact_location",
     "resolve_tracking_uri",
+    "store_lock",
 ]
 
 DEFAULT_DB_FILE = "mlflow.db"
@@ -84,6 +85,30 @@ def _sqlite_path(uri: str) -> Path | None:
         return None
     # sqlite:///relative.db has path "/relative.db"; sqlite:////abs.db has "//abs.db"
     return Path(path[1:]).absolute()
+
+
+@contextlib.contextmanager
+def store_lock(tracking_uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on a local SQLite store (a ``<db>.lock`` file beside it).
+
+    MLflow creates and migrates a new SQLite store's schema on first use; several processes
+    starting together on a new store (a multirun, a few jobs launched at once) race in that
+    migration (``duplicate column name``). Opening a store under this lock lets one process
+    create it and the others find it ready. Other stores need no lock (no-op).
+    """
+    import fcntl
+
+    db = _sqlite_path(tracking_uri)
+    if db is None:
+        yield
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
