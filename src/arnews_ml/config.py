@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -66,12 +67,15 @@ def register_resolvers() -> None:
     """Register the package's OmegaConf resolvers (idempotent).
 
     `${tuple:1,2}` gives the tuple `(1, 2)`, for scikit-learn parameters such as `ngram_range`
-    that must be tuples, which YAML lists cannot express.
+    that must be tuples, which YAML lists cannot express. `${pid:}` gives this process's id, so
+    runs started in the same second get folders of their own (`hydra/default.yaml`).
     """
     from omegaconf import OmegaConf
 
     if not OmegaConf.has_resolver("tuple"):
         OmegaConf.register_new_resolver("tuple", _tuple_resolver)
+    if not OmegaConf.has_resolver("pid"):
+        OmegaConf.register_new_resolver("pid", os.getpid)
 
 
 def to_container(cfg: Any) -> Any:

@@ -182,3 +182,18 @@ def test_every_search_preset_composes_with_its_sweeper_and_searches_existing_key
             continue
         parent, _, leaf = key.rpartition(".")
         assert leaf in OmegaConf.select(cfg, parent), key
+
+
+def test_runs_started_in_the_same_second_get_folders_of_their_own() -> None:
+    import os
+
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = hydra_compose("train", return_hydra_config=True)
+    run_dir = OmegaConf.to_container(cfg.hydra.run, resolve=True)["dir"]
+    assert run_dir.endswith(f"-{os.getpid()}")
