@@ -204,6 +204,8 @@ def _parse_json_list(text: str) -> list[str]:
 
 def _parse_one(value: Any, fmt: str, delimiter: str) -> list[str]:
     """Parse one input label value into a list of strings; raises ValueError/TypeError."""
+    if isinstance(value, Mapping):
+        raise TypeError("a labels cell must be a string or a list of strings, got a JSON object")
     if _is_listlike(value):
         if fmt == "single" and len(value) > 1:
             raise TypeError(f"label_format=single but the value is a list of {len(value)}")
@@ -224,6 +226,8 @@ def _parse_one(value: Any, fmt: str, delimiter: str) -> list[str]:
     if fmt == "delimited":
         return _clean_label_list(text.split(delimiter))
     # auto
+    if text.startswith("{"):
+        raise TypeError(f"a labels cell must not be a JSON object: {text[:60]!r}")
     if text.startswith("["):
         return _parse_json_list(text)
     if delimiter in text:

@@ -321,9 +321,29 @@ def test_unparseable_labels_become_error_rows(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     pd.DataFrame({"text": DOCS, "labels": ['["a", ', "b", '{"x": 1}']}).to_csv(path, index=False)
     frame = read_table(path)
-    assert frame["_error"].tolist() == ["invalid_labels", None, None]
+    # a JSON object is no label (issue 10): it was taken as the label '{"x": 1}'
+    assert frame["_error"].tolist() == ["invalid_labels", None, "invalid_labels"]
     frame = read_table(path, ColumnMap(label_format="list"))
     assert frame["_error"].tolist() == ["invalid_labels", "invalid_labels", "invalid_labels"]
+
+
+def test_labels_of_an_unexpected_type_are_quarantined_and_every_row_counted(tmp_path) -> None:
+    from arnews_ml.data import load_corpus
+
+    records = [
+        {"id": "1", "text": DOCS[0], "labels": {"security": 1}},  # a JSON object
+        {"id": "2", "text": DOCS[1], "labels": [["a", "b"]]},  # a nested list
+        {"id": "3", "text": DOCS[2], "labels": ["sports"]},
+        {"id": "4", "text": "نص رابع", "labels": '{"a": 1}'},  # an object written as text
+        {"id": "5", "text": "نص خامس", "labels": ["politics", "security"]},
+    ]
+    quarantine = tmp_path / "quarantine.jsonl"
+    corpus = load_corpus(_write_jsonl(tmp_path / "a.jsonl", records), quarantine_path=quarantine)
+    assert corpus.frame["id"].tolist() == ["3", "5"]
+    report = corpus.report
+    assert report.n_read == len(records) == report.n_kept + report.n_bad
+    assert report.counts_by_reason() == {"invalid_labels": 3}
+    assert len(quarantine.read_text(encoding="utf-8").splitlines()) == 3
 
 
 def test_column_map_validation() -> None:
