@@ -174,6 +174,40 @@ def test_split_files_through_data_file(store: str, tmp_path: Path):
     result = train_classifier(cfg)
     assert result.counts["n_test"] == 300
     assert result.counts["n_train"] + result.counts["n_val"] == 700
+    assert result.counts["n_test_seen_in_train"] == 0
+    assert "test_unseen_f1_macro" not in result.metrics
+
+
+def test_a_given_test_file_is_evaluated_as_given_and_its_overlap_reported(tmp_path: Path):
+    from arnews_ml.data import load_sample
+
+    frame = load_sample().frame
+    frame = frame.assign(date=frame["date"].dt.strftime("%Y-%m-%d"))
+    train, test = frame.iloc[:700], frame.iloc[700:]
+    # 40 training articles appear again in the official test file, under other ids
+    leaked = train.iloc[:40].assign(id=lambda f: "t-" + f["id"])
+    test = pd.concat([test, leaked])
+    train.to_json(tmp_path / "train.jsonl", orient="records", lines=True, force_ascii=False)
+    test.to_json(tmp_path / "test.jsonl", orient="records", lines=True, force_ascii=False)
+    overrides = [
+        "data=file",
+        f"data.train_path={tmp_path / 'train.jsonl'}",
+        f"data.test_path={tmp_path / 'test.jsonl'}",
+        "tracking=none",
+        "n_jobs=1",
+    ]
+    result = train_classifier(compose("train", [*overrides, f"paths.output_dir={tmp_path / 'a'}"]))
+    assert result.counts["n_test"] == 340  # every row of the test file
+    # the 40 leaked rows that stayed in training (some went to the validation split)
+    assert 0 < result.counts["n_test_seen_in_train"] <= 40
+    assert 0 < result.metrics["test_unseen_f1_macro"] <= 1
+    deduped = train_classifier(
+        compose(
+            "train",
+            [*overrides, "data.dedupe_across_splits=true", f"paths.output_dir={tmp_path / 'b'}"],
+        )
+    )
+    assert deduped.counts["n_test"] == 300
 
 
 def test_train_and_predict_commands(run_cli, store: str, tmp_path: Path):

@@ -108,6 +108,7 @@ def load_corpus(
     encoding: str = "auto",
     label_set: Iterable[str] | None = None,
     quarantine_path: str | Path | None = None,
+    dedupe_across_splits: bool = False,
     columns: ColumnMap | None = None,
     **column_kwargs: Any,
 ) -> Corpus:
@@ -126,6 +127,9 @@ def load_corpus(
             observed labels.
         quarantine_path: Where to write bad rows (JSONL, or CSV with BOM for ``.csv``) when
             there are any.
+        dedupe_across_splits: With split files, quarantine val/test rows whose text is also in
+            an earlier file. Default: a given test file is kept as given (the training task
+            reports how many of its rows it saw in training).
         columns: Input column names and label format.
         **column_kwargs: ``text_column``, ``id_column``, ``labels_column``, ``date_column``,
             ``source_column``, ``title_column``, ``label_format``, ``label_delimiter``,
@@ -156,7 +160,12 @@ def load_corpus(
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     source_name = ", ".join(str(p) for p, _ in inputs)
-    clean, report = validate(frame, label_set=fixed_labels, source_name=source_name)
+    clean, report = validate(
+        frame,
+        label_set=fixed_labels,
+        source_name=source_name,
+        dedupe_across_splits=dedupe_across_splits,
+    )
     report.encodings = encodings
     if fixed_labels is not None:
         final_labels = fixed_labels

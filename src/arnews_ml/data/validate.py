@@ -188,6 +188,8 @@ def validate(
     frame: pd.DataFrame,
     label_set: Iterable[str] | None = None,
     source_name: str = "<frame>",
+    *,
+    dedupe_across_splits: bool = False,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Split a canonical frame into clean rows and quarantined rows, with a report.
 
@@ -195,8 +197,10 @@ def validate(
     JSON objects or labels that could not be parsed (from :func:`read_table`), empty or
     whitespace-only text, labels outside a fixed ``label_set``, duplicate ids (the first is
     kept), exact duplicate texts after stripping outer whitespace (the first is kept; the
-    detail names its id). Duplicates are looked for among rows that passed the other checks,
-    across all files, so the same article in train and test is caught.
+    detail names its id). Duplicate texts are looked for among rows that passed the other
+    checks: within each split of split files (a given test file is evaluated as given; its rows
+    that also occur in training are kept, and the training task reports them), or across all
+    of them with ``dedupe_across_splits``; in one file, across the whole file.
 
     An unparseable date does not cost the article: it is kept with ``date`` NaT and counted
     in ``warnings["unparseable_dates"]``.
@@ -205,6 +209,8 @@ def validate(
         frame: Output of :func:`read_table` (or any frame with a ``text`` column).
         label_set: When given, the only allowed labels.
         source_name: Names the source in messages when the frame has no provenance.
+        dedupe_across_splits: With split files, also quarantine a val/test row whose text is
+            in an earlier file (the same article in train and test); default: keep it.
 
     Returns:
         ``(clean, report)``: ``clean`` has the canonical columns (plus ``split`` and any other
@@ -271,6 +277,8 @@ def validate(
         )
 
     key = frame["text"][alive].str.strip()
+    if "split" in frame.columns and not dedupe_across_splits:
+        key = frame["split"][alive].astype(str) + "\x1f" + key  # duplicates within a split
     dup_text = key.duplicated(keep="first")
     if dup_text.any():
         first_id = pd.Series(ids[key[~dup_text].index].to_numpy(), index=key[~dup_text].to_numpy())

@@ -165,10 +165,14 @@ def train_classifier(
             # scored once: for the per-label thresholds, then for the validation metrics
             val_scores = clf.predict_scores(val["text"].tolist())
             clf.tune_thresholds_on(val_scores, val["labels"].tolist())
+        # A given test file is evaluated as given; its articles also in training are counted
+        # and the scores on the others reported beside (test_unseen_*).
+        seen_in_train = test["text"].str.strip().isin(set(train["text"].str.strip())).to_numpy()
         counts = {
             "n_train": len(train),
             "n_val": len(val),
             "n_test": len(test),
+            "n_test_seen_in_train": int(seen_in_train.sum()),
             "n_labels": len(clf.labels_),
         }
         # Counts are params: the run page and the compare view lead with the quality metrics.
@@ -181,6 +185,17 @@ def train_classifier(
         )
         predict_seconds = time.perf_counter() - t0
         metrics: dict[str, float] = dict(on_test.metrics)
+        if seen_in_train.any() and not seen_in_train.all():
+            unseen = ~seen_in_train
+            on_unseen = evaluate_classifier(
+                clf,
+                test["text"][unseen].tolist(),
+                test["labels"][unseen].tolist(),
+                prefix="test_unseen",
+                scores=on_test.scores[unseen],
+            )
+            for name in ("f1_macro", "f1_micro"):
+                metrics[f"test_unseen_{name}"] = on_unseen.metrics[f"test_unseen_{name}"]
         if has_val:
             on_val = evaluate_classifier(
                 clf, val["text"].tolist(), val["labels"].tolist(), prefix="val", scores=val_scores

@@ -98,20 +98,28 @@ def test_no_quarantine_file_without_bad_rows(tmp_path: Path) -> None:
     assert not quarantine.exists()
 
 
-def test_split_files_add_split_column_and_catch_leaks(tmp_path: Path) -> None:
+def test_split_files_keep_the_test_file_as_given_unless_told(tmp_path: Path) -> None:
     train = _jsonl(tmp_path / "train.jsonl", _records(range(4)))
     val = _jsonl(tmp_path / "val.jsonl", _records(range(4, 5)))
     test_records = [*_records(range(5, 6)), {"id": "leak", "text": DOCS[0], "labels": ["x"]}]
     test = _jsonl(tmp_path / "test.jsonl", test_records)
+    # a test article also in train stays in the test split (it is reported by the training task)
     corpus = load_corpus(train_path=train, val_path=val, test_path=test)
-    assert corpus.frame["split"].tolist() == ["train"] * 4 + ["val", "test"]
-    assert "split" in corpus.frame.columns
+    assert corpus.frame["split"].tolist() == ["train"] * 4 + ["val", "test", "test"]
     assert corpus.paths == (train, val, test)
+    assert corpus.report.n_bad == 0 and corpus.report.n_read == 7
+    # deduplication across splits is an explicit choice
+    corpus = load_corpus(train_path=train, val_path=val, test_path=test, dedupe_across_splits=True)
+    assert corpus.frame["split"].tolist() == ["train"] * 4 + ["val", "test"]
     bad = corpus.report.bad_rows
     assert bad["reason"].tolist() == ["duplicate_text"]
     assert bad["file"].tolist() == [str(test)] and bad["row"].tolist() == [2]
     assert "'n0'" in bad["detail"][0]
     assert corpus.report.n_read == corpus.report.n_kept + corpus.report.n_bad == 7
+    # duplicates inside one split are still quarantined (and counted)
+    dup_test = _jsonl(tmp_path / "dup.jsonl", [*test_records, {**test_records[0], "id": "again"}])
+    corpus = load_corpus(train_path=train, test_path=dup_test)
+    assert corpus.report.counts_by_reason() == {"duplicate_text": 1}
 
 
 def test_train_only(tmp_path: Path) -> None:
