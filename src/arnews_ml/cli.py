@@ -55,8 +55,9 @@ def _run_context() -> Any:
         if group in CHOICE_GROUPS and option is not None
     }
     sweep = read_sweep_info(hydra_cfg.sweep.dir) if hydra_cfg.mode == RunMode.MULTIRUN else None
-    log_file = Path(hydra_cfg.runtime.output_dir) / f"{hydra_cfg.job.name}.log"
-    return RunContext(choices, tuple(hydra_cfg.overrides.task), sweep, log_file)
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    log_file = run_dir / f"{hydra_cfg.job.name}.log"
+    return RunContext(choices, tuple(hydra_cfg.overrides.task), sweep, log_file, run_dir)
 
 
 def _in_multirun() -> bool:
@@ -110,7 +111,7 @@ def _corpus_app(cfg: DictConfig) -> None:
     from arnews_ml.data.summary import format_summary
     from arnews_ml.tasks.describe_corpus import describe_corpus
 
-    summary = _run_task(describe_corpus, cfg)
+    summary = _run_task(describe_corpus, cfg, run_dir=_run_context().run_dir)
     if summary is not None:
         print(format_summary(summary))
         print(f"output folder    {summary['output_dir']}")

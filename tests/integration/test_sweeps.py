@@ -285,3 +285,25 @@ def test_bad_config_values_are_one_line_and_open_no_run(
     client = _client(store)
     exp = client.get_experiment_by_name("arnews-classifier")
     assert exp is None or client.search_runs([exp.experiment_id]) == []
+
+
+def test_an_unwritable_output_folder_or_a_store_under_a_file_is_one_line_and_no_run(
+    store: str, tmp_path: Path, run_cli
+):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x", encoding="utf-8")
+    result = run_cli(["arnews-train", f"paths.output_dir={blocker}/run"], tmp_path, store)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert "paths.output_dir" in line
+    result = run_cli(
+        ["arnews-train", f"tracking.tracking_uri=sqlite:///{blocker}/sub/mlflow.db"],
+        tmp_path,
+        store,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert "tracking.tracking_uri" in line and "is a file" in line
+    client = _client(store)
+    exp = client.get_experiment_by_name("arnews-classifier")
+    assert exp is None or client.search_runs([exp.experiment_id]) == []

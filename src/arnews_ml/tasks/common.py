@@ -10,6 +10,7 @@ from typing import Any
 
 from arnews_ml.config import instantiate, to_container
 from arnews_ml.data.corpus import Corpus
+from arnews_ml.exceptions import ConfigError
 from arnews_ml.text.cleaner import TextCleaner
 from arnews_ml.tracking.base import Tracker, build_tracker
 
@@ -34,19 +35,30 @@ QUARANTINE_FILE = "quarantine.jsonl"
 BUNDLE_DIR = "model"
 
 
-def output_dir(cfg: Any) -> Path:
-    """The run's output folder: `paths.output_dir`, else Hydra's run dir, else a new temp dir."""
+def output_dir(cfg: Any, run_dir: str | Path | None = None) -> Path:
+    """The run's output folder, created and checked writable: `paths.output_dir`, else
+    ``run_dir`` (Hydra's run folder, from the command layer), else a new temporary folder.
+
+    Raises:
+        ConfigError: The folder cannot be created or written (names the key and the fix).
+    """
     configured = cfg.get("paths", {}).get("output_dir") if hasattr(cfg, "get") else None
     if configured:
         path = Path(str(configured))
-    else:
-        try:
-            from hydra.core.hydra_config import HydraConfig
-
-            path = Path(HydraConfig.get().runtime.output_dir)
-        except ValueError:  # not inside a Hydra app (tests, notebooks)
-            path = Path(tempfile.mkdtemp(prefix="arnews-run-"))
-    path.mkdir(parents=True, exist_ok=True)
+    elif run_dir is not None:
+        path = Path(run_dir)
+    else:  # not inside a Hydra app (tests, notebooks)
+        path = Path(tempfile.mkdtemp(prefix="arnews-run-"))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".arnews-write-check-"):
+            pass
+    except OSError as err:
+        key = "paths.output_dir" if configured else "hydra.run.dir"
+        raise ConfigError(
+            f"The output folder {path} cannot be written ({err.strerror or err}). "
+            f"Set {key}=<a folder you can write>."
+        ) from None
     return path
 
 

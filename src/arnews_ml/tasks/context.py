@@ -27,18 +27,21 @@ class RunContext:
         overrides: The job's command-line overrides.
         sweep: The sweep this run is a job of, or None for a single run.
         log_file: The job's log file (logged as an artifact when the run fails), if any.
+        run_dir: Hydra's folder for this run (its outputs go there unless
+            ``paths.output_dir`` says otherwise), if any.
     """
 
     choices: Mapping[str, str] = field(default_factory=dict)
     overrides: tuple[str, ...] = ()
     sweep: SweepInfo | None = None
     log_file: Path | None = None
+    run_dir: Path | None = None
 
     def with_choices_from(self, cfg: Any) -> RunContext:
         """This context, with choices the config kept filling groups Hydra did not report."""
         kept = _plain_choices(cfg.get(CHOICES_KEY) if hasattr(cfg, "get") else None)
         merged = {**kept, **self.choices}
-        return RunContext(merged, self.overrides, self.sweep, self.log_file)
+        return RunContext(merged, self.overrides, self.sweep, self.log_file, self.run_dir)
 
     def choice(self, group: str) -> str | None:
         """The chosen option of ``group``, or None when unknown."""

@@ -17,17 +17,19 @@ log = logging.getLogger(__name__)
 SUMMARY_FILE = "corpus_summary.json"
 
 
-def describe_corpus(cfg: Any) -> dict[str, Any]:
+def describe_corpus(cfg: Any, run_dir: str | Path | None = None) -> dict[str, Any]:
     """Load the configured corpus, learn its boilerplate lines, and summarise it.
 
     Args:
         cfg: A composed `corpus` (or `train`/`topics`) config.
+        run_dir: Hydra's run folder (from the command layer), used unless
+            `paths.output_dir` is set.
 
     Returns:
         The summary dict of `summarize_corpus`, with `output_dir` added; the summary is also
         written as JSON to the output folder.
     """
-    out_dir = output_dir(cfg)
+    out_dir = output_dir(cfg, run_dir)
     corpus = load_data(cfg, out_dir)
     sources = corpus.frame["source"].tolist() if "source" in corpus.frame else None
     cleaner = build_cleaner(cfg).fit(corpus.frame["text"].tolist(), sources)

@@ -88,7 +88,7 @@ def tracked_run(
     """
     if context.sweep is None:
         check_config(cfg)
-    out = output_dir(cfg)
+    out = output_dir(cfg, context.run_dir)
     sweep = context.sweep
     name = cfg.get("run_name") or context.run_name(default_name)
     tags: dict[str, Any] = {

@@ -55,6 +55,7 @@ from arnews_ml.tracking.store import (
     DEFAULT_DB_FILE,
     _quiet_progress,
     _scoped_tracking_uri,
+    check_local_store,
     default_artifact_location,
     resolve_tracking_uri,
     store_lock,
@@ -104,6 +105,7 @@ class MlflowTracker(Tracker):
         if not experiment:
             raise ConfigError("tracking.experiment must be a non-empty experiment name.")
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        check_local_store(self.tracking_uri)
         self.experiment = experiment
         if artifact_root is None:
             self.artifact_root = default_artifact_location(self.tracking_uri)

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_ARTIFACT_DIR",
     "DEFAULT_DB_FILE",
     "MODEL_URI_PREFIXES",
+    "check_local_store",
     "default_artifact_location",
     "resolve_tracking_uri",
     "store_lock",
@@ -62,6 +63,32 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
         f"Use a SQLite store such as 'sqlite:///{(path / DEFAULT_DB_FILE).as_posix()}' or a "
         "server URL (http://host:5000)."
     )
+
+
+def check_local_store(tracking_uri: str) -> None:
+    """Refuse a SQLite store that cannot be created where it points, before any run opens.
+
+    Raises:
+        ConfigError: The database path is a folder, or a part of its folder path is a file.
+    """
+    db = _sqlite_path(tracking_uri)
+    if db is None:
+        return
+    problem = None
+    if db.is_dir():
+        problem = f"{db} is a folder, not a database file"
+    else:
+        for parent in db.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    problem = f"{parent} is a file, so the folder {db.parent} cannot exist"
+                break
+    if problem:
+        raise ConfigError(
+            f"The MLflow tracking store {tracking_uri} cannot be used: {problem}. Set "
+            "tracking.tracking_uri (or MLFLOW_TRACKING_URI) to sqlite:///<folder>/mlflow.db in "
+            "a folder you can write."
+        )
 
 
 def default_artifact_location(tracking_uri: str) -> str | None:
