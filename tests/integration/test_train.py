@@ -51,7 +51,13 @@ def test_train_logs_metrics_artifacts_and_a_loadable_registered_model(store: str
         assert name in result.metrics, name
     assert result.metrics["test_f1_micro"] > 0.8  # the sample corpus is learnable
     # counts are params, so the run page and the compare view lead with quality metrics
-    assert result.counts == {"n_train": 704, "n_val": 98, "n_test": 198, "n_labels": 7}
+    assert result.counts == {
+        "n_train": 704,
+        "n_val": 98,
+        "n_test": 198,
+        "n_test_seen_in_train": 0,
+        "n_labels": 7,
+    }
     assert not set(result.counts) & set(result.metrics)
 
     run = _mlflow_run(store, result.run_id)
