@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,8 +93,6 @@ def tracked_run(
     tags: dict[str, Any] = {
         "arnews_ml.task": task,
         TAG_OVERRIDES: " ".join(context.overrides),
-        "arnews_ml.pid": os.getpid(),
-        "arnews_ml.host": socket.gethostname(),
     }
     registered = cfg.tracking.get("registered_model") if "tracking" in cfg else None
     if registered:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -50,6 +52,7 @@ from arnews_ml.tracking.model_logging import (
     download_model_bundle,
     infer_bundle_signature,
 )
+from arnews_ml.tracking.stale_runs import TAG_HOST, TAG_PID, mark_dead_runs
 from arnews_ml.tracking.store import (
     DEFAULT_ARTIFACT_DIR,
     DEFAULT_DB_FILE,
@@ -117,6 +120,7 @@ class MlflowTracker(Tracker):
         self._experiment_id: str | None = None
         self._stack: list[str] = []
         self._truncated: dict[str, set[str]] = {}
+        self._reaped = False  # runs of dead processes closed once, at the first start_run
 
     def __repr__(self) -> str:
         return f"MlflowTracker(tracking_uri={self.tracking_uri!r}, experiment={self.experiment!r})"
@@ -153,6 +157,9 @@ class MlflowTracker(Tracker):
         tags: Mapping[str, Any] | None = None,
         parent_run_id: str | None = None,
     ) -> str:
+        if not self._reaped:
+            mark_dead_runs(self.client, self.experiment_id)
+            self._reaped = True
         all_tags = default_run_tags()
         all_tags.update({str(k): _tag_string(v) for k, v in (tags or {}).items()})
         if parent_run_id:
@@ -400,8 +407,13 @@ class MlflowTracker(Tracker):
 
 
 def default_run_tags() -> dict[str, str]:
-    """Tags every run of ours carries: the package version and, in a repository, the commit."""
-    tags = {TAG_PACKAGE_VERSION: package_version()}
+    """Tags every run of ours carries: the package version, the process id and host (so a run
+    whose process dies can be closed later) and, in a repository, the commit."""
+    tags = {
+        TAG_PACKAGE_VERSION: package_version(),
+        TAG_PID: str(os.getpid()),
+        TAG_HOST: socket.gethostname(),
+    }
     commit = git_commit(Path.cwd())
     if commit:
         tags[TAG_GIT_COMMIT] = commit
