@@ -28,6 +28,7 @@ from arnews_ml.classify.thresholds import tune_thresholds as tune_label_threshol
 from arnews_ml.embed.base import fit_encode
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
 from arnews_ml.text.cleaner import cleaner_entry, load_cleaner
+from arnews_ml.text.rows import predict_rows
 
 __all__ = ["EMBEDDER_DIR", "HEAD_FILE", "SCORE_PREFIX", "TextClassifier"]
 
@@ -368,11 +369,16 @@ class TextClassifier(BaseEstimator):
         return self.predict_from_scores(self._scores_for_texts(texts))
 
     def predict_frame(self, texts: Sequence[str]) -> pd.DataFrame:
-        """The pyfunc output: a ``labels`` column (list of str) and the ``score_<label>`` columns."""
-        scores = self._scores_for_texts(texts)
-        frame = pd.DataFrame(scores, columns=self.score_columns)
-        frame.insert(0, "labels", pd.Series(self.predict_from_scores(scores), dtype=object))
-        return frame
+        """The pyfunc output: a ``labels`` column (list of str) and the ``score_<label>`` columns,
+        one row per text; a text that is not a non-empty string gets an ``error`` instead."""
+
+        def predict(valid: list[str]) -> pd.DataFrame:
+            scores = self._scores_for_texts(valid)
+            frame = pd.DataFrame(scores, columns=self.score_columns)
+            frame.insert(0, "labels", pd.Series(self.predict_from_scores(scores), dtype=object))
+            return frame
+
+        return predict_rows(texts, predict)
 
     def binarize(
         self,

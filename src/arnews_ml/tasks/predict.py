@@ -17,6 +17,7 @@ import pandas as pd
 from arnews_ml.data.io import read_table
 from arnews_ml.data.schema import ColumnMap
 from arnews_ml.jsonable import to_jsonable
+from arnews_ml.text.rows import text_problem
 
 __all__ = [
     "PredictSummary",
@@ -79,14 +80,6 @@ def predict_frame(models: Sequence[Any], texts: list[str]) -> pd.DataFrame:
 def _batches(n: int, size: int) -> Iterator[slice]:
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
-
-
-def _bad_reason(text: Any) -> str | None:
-    if not isinstance(text, str):
-        return "text is missing"
-    if not text.strip():
-        return "text is empty"
-    return None
 
 
 def predict_file(
@@ -153,7 +146,7 @@ def _predict_rows(
 
     frame = read_table(input_path, ColumnMap(text=text_column, id=id_column), encoding=encoding)
     summary = PredictSummary(n_rows=len(frame))
-    reasons = [_bad_reason(t) for t in frame["text"]]
+    reasons = [text_problem(t) for t in frame["text"]]
     ok = np.array([r is None for r in reasons])
     for reason in reasons:
         if reason is not None:

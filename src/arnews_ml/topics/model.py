@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from arnews_ml.exceptions import ConfigError, DataError
+from arnews_ml.text.rows import predict_rows
 from arnews_ml.topics import bundle
 from arnews_ml.topics.backend import TopicBackend, TransformMode, VocabularyOptions
 
@@ -174,19 +175,23 @@ class TopicModel:
         """The pyfunc output: columns ``topic`` (int64), ``topic_label`` (str), ``topic_score``
         (float64), one row per raw article. With a ``cleaner`` (the model's text pipeline) the
         articles get both views of fit time: normalised text for the topic words, the light
-        view for the embedder."""
-        embed_texts = None
-        if self.cleaner is not None:
-            texts, embed_texts = self.cleaner.views(list(texts))
-        topics, scores = self.transform(texts, embed_texts)
-        labels = [self.topic_labels_.get(int(t), str(int(t))) for t in topics]
-        return pd.DataFrame(
-            {
-                "topic": pd.Series(topics, dtype="int64"),
-                "topic_label": pd.Series(labels, dtype=object),
-                "topic_score": pd.Series(scores, dtype="float64"),
-            }
-        )
+        view for the embedder. A text that is not a non-empty string gets an ``error``."""
+
+        def predict(valid: list[str]) -> pd.DataFrame:
+            embed_texts = None
+            if self.cleaner is not None:
+                valid, embed_texts = self.cleaner.views(valid)
+            topics, scores = self.transform(valid, embed_texts)
+            labels = [self.topic_labels_.get(int(t), str(int(t))) for t in topics]
+            return pd.DataFrame(
+                {
+                    "topic": pd.Series(topics, dtype="int64"),
+                    "topic_label": pd.Series(labels, dtype=object),
+                    "topic_score": pd.Series(scores, dtype="float64"),
+                }
+            )
+
+        return predict_rows(texts, predict)
 
     def top_words(self, n: int = 10) -> dict[int, list[str]]:
         """The ``n`` best words of every topic (outliers excluded): ``{topic_id: [word, ...]}``."""

@@ -63,18 +63,19 @@ class ArnewsPyfuncModel(mlflow.pyfunc.PythonModel):
         return self.model.predict_frame(texts_from_input(model_input))
 
 
-def texts_from_input(model_input: Any) -> list[str]:
-    """Turn any accepted pyfunc input into a list of strings.
+def texts_from_input(model_input: Any) -> list[Any]:
+    """Turn any accepted pyfunc input into a list of texts (one per row, as sent).
 
     Args:
         model_input: A DataFrame with a ``text`` column, a list/tuple/1-d array of strings, a
             dict ``{"text": [...]}`` or a Series of strings.
 
     Returns:
-        The texts, in order.
+        The texts, in order; a row that is not a non-empty string is kept as sent (the model
+        answers it with an ``error``).
 
     Raises:
-        MlflowException: INVALID_PARAMETER_VALUE naming what is wrong (type, column, row).
+        MlflowException: INVALID_PARAMETER_VALUE naming what is wrong (type, column).
     """
     if isinstance(model_input, pd.DataFrame):
         if TEXT_COLUMN not in model_input.columns:
@@ -108,17 +109,9 @@ def texts_from_input(model_input: Any) -> list[str]:
         values = list(model_input)
     else:
         _invalid(f"Cannot predict on a {type(model_input).__name__}. Send {_ACCEPTED}.")
-    for row, value in enumerate(values):
-        if not isinstance(value, str):
-            what = "null" if value is None or _is_nan(value) else type(value).__name__
-            _invalid(
-                f"Row {row} of '{TEXT_COLUMN}' is {what} ({value!r}); every text must be a string."
-            )
+    # a row whose text is not a non-empty string is answered with an `error`, not refused
+    # whole: the model's predict_frame does it row by row (arnews_ml.text.rows)
     return values
-
-
-def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and value != value
 
 
 def _invalid(message: str) -> None:

@@ -355,3 +355,12 @@ def test_guided_bertopic_with_umap():
     assert_clean_words(model)
     words = {w for ws in model.top_words(10).values() for w in ws}
     assert {"داعش", "تفجير"} & words
+
+
+def test_a_row_that_is_no_text_gets_an_error_and_the_others_their_topic(kmeans_tfidf):
+    docs = kmeans_tfidf.representative_docs_[0][:1] + ["", None]
+    out = kmeans_tfidf.predict_frame(docs)
+    assert out["error"].tolist() == [None, "text is empty", "text is missing"]
+    expected = kmeans_tfidf.predict_frame(docs[:1])
+    assert out["topic"][0] == expected["topic"][0]
+    assert out.loc[1:, "topic"].isna().all()
