@@ -358,7 +358,7 @@ def test_guided_bertopic_with_umap():
 
 
 def test_a_row_that_is_no_text_gets_an_error_and_the_others_their_topic(kmeans_tfidf):
-    docs = kmeans_tfidf.representative_docs_[0][:1] + ["", None]
+    docs = [*kmeans_tfidf.representative_docs_[0][:1], "", None]
     out = kmeans_tfidf.predict_frame(docs)
     assert out["error"].tolist() == [None, "text is empty", "text is missing"]
     expected = kmeans_tfidf.predict_frame(docs[:1])
