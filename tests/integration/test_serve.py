@@ -164,10 +164,22 @@ def test_missing_text_column_is_a_4xx_with_a_message(server: str) -> None:
     assert "text" in reply["message"]
 
 
-def test_null_text_is_a_4xx_naming_the_row(server: str) -> None:
-    status, body = _post_json(server, {"dataframe_records": [{"text": "ok"}, {"text": None}]})
-    assert 400 <= status < 500, body
-    assert "Row 1 of 'text' is null" in json.loads(body)["message"]
+def test_a_row_that_is_no_text_gets_an_error_the_others_their_labels(
+    server: str, bundle_dir: Path
+) -> None:
+    records = [{"text": TEXTS[0]}, {"text": None}, {"text": "   "}, {"text": TEXTS[1]}]
+    status, body = _post_json(server, {"dataframe_records": records})
+    assert status == 200, body
+    predictions = json.loads(body)["predictions"]
+    assert [p.get("error") for p in predictions] == [
+        None,
+        "text is missing",
+        "text is empty",
+        None,
+    ]
+    expected = load_bundle(bundle_dir).predict([TEXTS[0], TEXTS[1]])
+    assert [predictions[0]["labels"], predictions[3]["labels"]] == expected
+    assert predictions[1].get("labels") is None
 
 
 def test_invalid_json_is_a_4xx(server: str) -> None:

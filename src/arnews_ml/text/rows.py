@@ -31,7 +31,7 @@ def predict_rows(
     """``predict`` on the rows that hold a non-empty string, one output row per input row.
 
     When some rows cannot be predicted, the frame gets an :data:`ERROR_COLUMN` (None on the
-    predicted rows, the reason on the others, whose other columns are empty).
+    predicted rows, the reason on the others, whose other cells are None).
     """
     texts = list(texts)
     problems = [text_problem(t) for t in texts]
@@ -40,6 +40,7 @@ def predict_rows(
     if len(good) == len(texts):
         return frame
     frame.index = pd.Index(good)
-    out = frame.reindex(range(len(texts)))
+    out = frame.reindex(range(len(texts))).astype(object)
+    out = out.where(out.notna(), None)  # empty cells are null (JSON has no NaN)
     out[ERROR_COLUMN] = pd.Series(problems, dtype=object)
     return out

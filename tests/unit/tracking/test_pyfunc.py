@@ -102,7 +102,7 @@ def test_a_row_that_is_no_text_gets_an_error_and_the_others_their_labels() -> No
     ]
     good = clf.predict_frame([sent[0], sent[6]])
     assert out["labels"][0] == good["labels"][0] and out["labels"][6] == good["labels"][1]
-    assert out.loc[1:5, "labels"].isna().all()
+    assert out.loc[1:5, "labels"].isna().all() and out.loc[1:5, "score_sports"].isna().all()
     # the same through the model loaded in Python (load_model gives this object)
     assert clf.predict_frame(sent)["error"].tolist() == out["error"].tolist()
     assert "error" not in clf.predict_frame(["نفط وأسعار"]).columns
