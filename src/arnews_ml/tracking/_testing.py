@@ -47,10 +47,16 @@ class EchoModel:
         return [[positive] if self.keyword in text else [negative] for text in texts]
 
     def predict_frame(self, texts: Sequence[str]) -> Any:
-        """The pyfunc output: a ``labels`` column (list of str) followed by the score columns."""
-        frame = self.predict_scores(texts)
-        frame.insert(0, "labels", self.predict(texts))
-        return frame
+        """The pyfunc output: a ``labels`` column (list of str) followed by the score columns;
+        a text that is not a non-empty string gets an ``error``, as the real models do."""
+        from arnews_ml.text.rows import predict_rows
+
+        def predict(valid: list[str]) -> Any:
+            frame = self.predict_scores(valid)
+            frame.insert(0, "labels", self.predict(valid))
+            return frame
+
+        return predict_rows(texts, predict)
 
     def _write_bundle_parts(self, directory: Path) -> dict[str, Any]:
         payload = {"keyword": self.keyword, "labels": list(self.labels)}

@@ -71,7 +71,9 @@ def test_document_without_vocabulary_words_is_an_outlier(fitted):
     topics, scores = fitted.transform(["", "Only English words 2024"])
     assert topics.tolist() == [-1, -1]
     assert scores.tolist() == [0.0, 0.0]
-    assert fitted.predict_frame([""])["topic_label"].iloc[0] == "-1_outliers"
+    only_latin = fitted.predict_frame(["Only English words 2024"])
+    assert only_latin["topic_label"].iloc[0] == "-1_outliers"
+    assert fitted.predict_frame([""])["error"].iloc[0] == "text is empty"  # no text, no topic
 
 
 def test_save_load_gives_identical_topics(fitted, tmp_path):
