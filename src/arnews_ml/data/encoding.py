@@ -1,20 +1,32 @@
-"""Decoding corpus bytes: UTF-8 (with or without BOM) or Windows-1256, never mojibake silently."""
+"""Corpus bytes to text and physical lines: UTF-8 (with or without BOM) or Windows-1256, never
+mojibake silently; a CSV record's file lines, to tell a stray quote from a multi-line field."""
 
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
+import io
 import re
 import zlib
 from pathlib import Path
 
 from arnews_ml.exceptions import ConfigError, DataError
 
-__all__ = ["decode_bytes", "read_bytes"]
+__all__ = [
+    "csv_record_spans",
+    "decode_bytes",
+    "decode_text",
+    "is_stray_quote",
+    "mixed_detail",
+    "read_bytes",
+]
 
 # Arabic letters (not digits or punctuation): proof that a cp1256 decoding makes sense.
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
 _GZIP_MAGIC = b"\x1f\x8b"
+# Single-byte codecs in which a line that is valid non-ASCII UTF-8 can only be a foreign line.
+_SINGLE_BYTE = ("cp1256", "iso8859-6")
 
 
 def _canonical_encoding(encoding: str) -> str:
@@ -31,9 +43,55 @@ def _canonical_encoding(encoding: str) -> str:
 
 def _decode_error(name: str, exc: UnicodeDecodeError, data: bytes, tried: str, fix: str) -> str:
     byte = data[exc.start : exc.start + 1].hex()
+    line = data.count(b"\n", 0, exc.start) + 1
     return (
-        f"Cannot decode {name}: byte 0x{byte} at offset {exc.start} is not valid {tried}. "
+        f"Cannot decode {name}: byte 0x{byte} at offset {exc.start} (line {line}) is not valid "
+        f"{tried}. "
         f"{fix} Nothing was read, to avoid mojibake."
+    )
+
+
+def decode_text(
+    data: bytes, *, encoding: str = "auto", name: str = "<bytes>"
+) -> tuple[str, str, dict[int, str]]:
+    """Like :func:`decode_bytes`, also returning the lines found in another encoding.
+
+    A Windows-1256 file can hold lines pasted in as UTF-8: decoded as cp1256 they would be
+    mojibake (``ط§ظ„`` for ``ال``). Each such line (split at ``\\n``) is decoded as UTF-8
+    instead, so no mojibake is ever produced, and reported so that the reader can quarantine
+    the row it belongs to (the file is mixed; the row is corrupt, not data).
+
+    Returns:
+        ``(text, encoding_used, foreign)``; ``foreign`` maps 1-based line numbers to the
+        encoding they were decoded in (``utf-8``), empty when the file has one encoding.
+    """
+    text, used = _decode_whole(data, encoding, name)
+    if used not in _SINGLE_BYTE or data.isascii():
+        return text, used, {}
+    parts = data.split(b"\n")
+    foreign: dict[int, str] = {}
+    for lineno, part in enumerate(parts, start=1):
+        if not part.isascii():
+            try:
+                part.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            foreign[lineno] = "utf-8"
+    if not foreign:
+        return text, used, {}
+    lines = [
+        part.decode("utf-8-sig" if i == 1 else "utf-8") if i in foreign else part.decode(used)
+        for i, part in enumerate(parts, start=1)
+    ]
+    return "\n".join(lines), used, foreign
+
+
+def mixed_detail(lines: list[int], foreign: dict[int, str], used: str) -> str:
+    """The quarantine detail for a row on ``lines`` decoded in another encoding."""
+    found = ", ".join(f"line {n} is {foreign[n]}" for n in lines)
+    return (
+        f"mixed encodings: {found} inside a file read as {used} (decoded as such, "
+        "never as mojibake). Re-save the whole file in one encoding."
     )
 
 
@@ -43,7 +101,8 @@ def decode_bytes(data: bytes, *, encoding: str = "auto", name: str = "<bytes>") 
     ``auto`` tries UTF-8 (a BOM is dropped) and, only when that fails, Windows-1256, accepting
     the latter only if the result contains Arabic letters and the bytes are not mostly valid
     Arabic UTF-8 with a few corrupt bytes. An explicit ``cp1256`` is refused for bytes that
-    are valid non-ASCII UTF-8 (that would be mojibake).
+    are valid non-ASCII UTF-8 (that would be mojibake). Lines of valid non-ASCII UTF-8
+    inside a cp1256 file are decoded as UTF-8 (see :func:`decode_text`), never as mojibake.
 
     Args:
         data: The raw bytes (already decompressed).
@@ -57,6 +116,11 @@ def decode_bytes(data: bytes, *, encoding: str = "auto", name: str = "<bytes>") 
         DataError: The bytes cannot be decoded; names the file, byte offset and the fix.
         ConfigError: ``encoding`` is not a known codec.
     """
+    text, used, _ = decode_text(data, encoding=encoding, name=name)
+    return text, used
+
+
+def _decode_whole(data: bytes, encoding: str, name: str) -> tuple[str, str]:
     if encoding.lower() == "auto":
         try:
             return data.decode("utf-8-sig"), "utf-8"
@@ -121,3 +185,42 @@ def read_bytes(path: Path) -> bytes:
                 f"Cannot decompress {path}: {exc}. Is it a complete gzip file?"
             ) from None
     return data
+
+
+# ---------------------------------------------------------------- physical lines of a CSV
+
+
+def csv_record_spans(text: str, sep: str) -> tuple[list[tuple[int, int]], int, int] | None:
+    """The file lines ``(first, last)`` of each data record as a CSV reader sees them, the
+    header's last line and its column count; None when the text cannot be tokenised."""
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    spans: list[tuple[int, int]] = []
+    header_end = ncols = last = 0
+    try:
+        for fields in reader:
+            start, last = last + 1, reader.line_num
+            if not fields:  # a blank line, skipped like pandas does
+                continue
+            if ncols:
+                spans.append((start, last))
+            else:
+                header_end, ncols = last, len(fields)
+    except csv.Error:
+        return None
+    return spans, header_end, ncols
+
+
+def is_stray_quote(block: list[str], sep: str, ncols: int, at_end: bool) -> bool:
+    """Whether a record's lines are rows merged by an unbalanced quote rather than one quoted
+    field with newlines: its quoting is invalid (a quote closes and text follows it, or it
+    never closes), or (3+ columns) an inner line without quotes is a whole row on its own."""
+    try:
+        list(csv.reader(io.StringIO("".join(block), newline=""), delimiter=sep, strict=True))
+    except csv.Error as exc:
+        return len(block) > 1 or (at_end and "end of data" in str(exc))
+    return ncols >= 3 and any(
+        '"' not in line and len(next(csv.reader([line.rstrip("\r\n")], delimiter=sep))) == ncols
+        for line in block[1:]
+        if line.strip()
+    )

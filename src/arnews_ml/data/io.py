@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arnews_ml.data.encoding import decode_bytes, read_bytes
+from arnews_ml.data.encoding import (
+    csv_record_spans,
+    decode_bytes,
+    decode_text,
+    is_stray_quote,
+    mixed_detail,
+    read_bytes,
+)
 from arnews_ml.data.schema import (
     DATE_UNPARSEABLE_COL,
     ERROR_COL,
@@ -47,7 +54,10 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = (
 """File endings ``read_table`` understands; a directory is read as ``<root>/<label>/*.txt``."""
 
 MAX_BROKEN_LINE_SHARE = 0.5
-"""A JSONL file with more broken lines than this share is refused rather than quarantined."""
+"""A JSONL file with more broken lines (or a CSV with more lines swallowed by a stray quote)
+than this share is refused rather than quarantined."""
+
+Error = tuple[str, str] | None  # a read-time problem of one row: (reason, detail)
 
 
 def _suffix(path: Path) -> str:
@@ -82,11 +92,76 @@ def _read_delimited(text: str, path: Path, sep: str) -> pd.DataFrame:
     return frame
 
 
-def _read_jsonl(text: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, list[str | None], list]:
+def _read_csv_rows(
+    text: str, path: Path, sep: str, foreign: dict[int, str], used: str
+) -> tuple[pd.DataFrame, np.ndarray, list[Error], list]:
+    """Read CSV/TSV accounting for every line. A stray quote makes a CSV parser read the next
+    lines into one field up to the next quote (or the end), silently merging rows. Such a
+    record is neither dropped nor kept: each of its non-blank lines becomes a quarantined row
+    (``merged_lines``, raw line as text), so the counts add up to the file's data lines and the
+    detail names them. (Refusing the file would lose every good row for one typo; keeping the
+    record would store other rows inside its text.) A record on a line decoded in another
+    encoding is quarantined as ``mixed_encoding``. Rows are numbered by the data line where the
+    record starts (file line minus the header's lines).
+    """
+    scan = csv_record_spans(text, sep)
+    lines = io.StringIO(text, newline="").readlines()
+    spans, header_end, ncols = scan if scan else ([], 0, 0)
+    merged = {
+        i
+        for i, (s, e) in enumerate(spans)
+        if is_stray_quote(lines[s - 1 : e], sep, ncols, i == len(spans) - 1)
+    }
+    unclosed_at_end = bool(spans) and len(spans) - 1 in merged
+    try:
+        raw = _read_delimited(text, path, sep)
+    except DataError:
+        if not unclosed_at_end:
+            raise
+        raw = _read_delimited("".join(lines[: spans[-1][0] - 1]), path, sep)
+        if len(raw) != len(spans) - 1:
+            raise
+    if scan is None or len(raw) + unclosed_at_end != len(spans):  # not seen alike: plain rows
+        logger.warning("read_table path=%s could not map CSV records to file lines", path)
+        return raw, np.arange(1, len(raw) + 1, dtype=np.int64), [None] * len(raw), [None] * len(raw)
+    bad_lines = sum(bool(x.strip()) for i in merged for x in lines[spans[i][0] - 1 : spans[i][1]])
+    n_lines = sum(bool(x.strip()) for x in lines[header_end:])
+    if merged and bad_lines > MAX_BROKEN_LINE_SHARE * n_lines:
+        where = ", ".join(f"{spans[i][0]}-{spans[i][1]}" for i in sorted(merged))
+        msg = f"{bad_lines} of {n_lines} data lines were swallowed by an unbalanced quote"
+        raise DataError(f'{path}: {msg} (file lines {where}). Fix the stray " (write "a ""b"" c").')
+    index, rows, errors, raw_lines = [], [], [], []  # index -1: a line of a merged record
+    for i, (s, e) in enumerate(spans):
+        if i in merged:
+            detail = (
+                f"file lines {s}-{e} were read as one row because of an unbalanced quote at "
+                f"line {s}; each line is quarantined on its own"
+                if e > s
+                else f"an unbalanced quote at file line {s} is never closed"
+            )
+            for n in range(s, e + 1):
+                if lines[n - 1].strip():
+                    index.append(-1)
+                    rows.append(n - header_end)
+                    errors.append(("merged_lines", detail))
+                    raw_lines.append(lines[n - 1].rstrip("\r\n"))
+            continue
+        index.append(i)
+        rows.append(s - header_end)
+        mixed = [n for n in range(s, e + 1) if n in foreign]
+        errors.append(("mixed_encoding", mixed_detail(mixed, foreign, used)) if mixed else None)
+        raw_lines.append(None)
+    raw = raw.reindex(index).fillna("").reset_index(drop=True)
+    return raw, np.asarray(rows, dtype=np.int64), errors, raw_lines
+
+
+def _read_jsonl(
+    text: str, path: Path, foreign: dict[int, str], used: str
+) -> tuple[pd.DataFrame, np.ndarray, list[Error], list]:
     """Parse line by line: a broken line becomes an error row instead of aborting the file."""
     records: list[dict[str, Any]] = []
     rows: list[int] = []
-    errors: list[str | None] = []
+    errors: list[Error] = []
     raw_lines: list[str | None] = []
     # Split on "\n" only: str.splitlines would also cut at U+2028 inside JSON strings.
     for lineno, line in enumerate(text.split("\n"), start=1):
@@ -98,20 +173,26 @@ def _read_jsonl(text: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, list[s
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             records.append({})
-            errors.append(f"invalid JSON on line {lineno}: {exc.msg} (column {exc.colno})")
+            errors.append(
+                ("invalid_json", f"invalid JSON on line {lineno}: {exc.msg} (column {exc.colno})")
+            )
             raw_lines.append(line)
             continue
         if not isinstance(record, dict):
             records.append({})
-            errors.append(f"line {lineno} is a JSON {type(record).__name__}, not an object")
+            errors.append(
+                ("invalid_json", f"line {lineno} is a JSON {type(record).__name__}, not an object")
+            )
             raw_lines.append(line)
             continue
         records.append(record)
-        errors.append(None)
+        errors.append(
+            ("mixed_encoding", mixed_detail([lineno], foreign, used)) if lineno in foreign else None
+        )
         raw_lines.append(None)
-    n_broken = sum(e is not None for e in errors)
+    n_broken = sum(e is not None and e[0] == "invalid_json" for e in errors)
     if rows and n_broken / len(rows) > MAX_BROKEN_LINE_SHARE:
-        first = next(e for e in errors if e is not None)
+        first = next(e[1] for e in errors if e is not None and e[0] == "invalid_json")
         raise DataError(
             f"{path}: {n_broken} of {len(rows)} lines are not JSON objects (first: {first}). "
             "Is it really JSON Lines (one object per line)? A .json array or a CSV needs "
@@ -142,11 +223,12 @@ def _read_text_folder(root: Path, encoding: str) -> tuple[pd.DataFrame, str]:
             f"The folder {root} has no .txt files; a text folder must be laid out as "
             "<root>/<label>/<file>.txt."
         )
-    ids, texts, labels, file_names = [], [], [], []
+    ids, texts, labels, file_names, errors = [], [], [], [], []
     used: Counter[str] = Counter()
     for path in files:
         rel = path.relative_to(root)
-        text, enc = decode_bytes(path.read_bytes(), encoding=encoding, name=str(path))
+        text, enc, foreign = decode_text(path.read_bytes(), encoding=encoding, name=str(path))
+        errors.append(mixed_detail(sorted(foreign), foreign, enc) if foreign else None)
         used[enc] += 1
         ids.append(rel.as_posix())
         texts.append(text)
@@ -162,8 +244,8 @@ def _read_text_folder(root: Path, encoding: str) -> tuple[pd.DataFrame, str]:
             "title": pd.Series([""] * len(files), dtype=str),
             FILE_COL: pd.Series(file_names, dtype=str),
             ROW_COL: np.ones(len(files), dtype=np.int64),
-            ERROR_COL: pd.Series([None] * len(files), dtype=object),
-            ERROR_DETAIL_COL: pd.Series([None] * len(files), dtype=object),
+            ERROR_COL: pd.Series([e and "mixed_encoding" for e in errors], dtype=object),
+            ERROR_DETAIL_COL: pd.Series(errors, dtype=object),
             ID_GENERATED_COL: np.zeros(len(files), dtype=bool),
             DATE_UNPARSEABLE_COL: np.zeros(len(files), dtype=bool),
         }
@@ -244,7 +326,7 @@ def _canonical(
     columns: ColumnMap,
     path: Path,
     rows: np.ndarray,
-    errors: Sequence[str | None],
+    errors: Sequence[Error],
     raw_lines: Sequence[str | None] | None = None,
 ) -> pd.DataFrame:
     """Map the input table onto the canonical columns, with provenance for validation."""
@@ -255,7 +337,7 @@ def _canonical(
             missing_column_message("text", columns.text, path.name, raw.columns, "text_column")
         )
     text = _text_column(raw, columns.text)
-    if raw_lines is not None:  # broken JSONL lines: keep the raw line as the text to quarantine
+    if raw_lines is not None:  # broken lines: keep the raw line as the text to quarantine
         text = text.where([line is None for line in raw_lines], pd.Series(raw_lines, dtype=object))
     id_col = _optional(raw, columns, "id", path)
     ids = (
@@ -285,8 +367,8 @@ def _canonical(
     error_details: list[str | None] = []
     for parse_err, label_err in zip(errors, label_errors, strict=True):
         if parse_err is not None:
-            error_codes.append("invalid_json")
-            error_details.append(parse_err)
+            error_codes.append(parse_err[0])
+            error_details.append(parse_err[1])
         elif label_err is not None:
             error_codes.append("invalid_labels")
             error_details.append(label_err)
@@ -346,16 +428,14 @@ def read_source(
         raw = _read_parquet(path)
         used = "binary"
         rows = np.arange(1, len(raw) + 1, dtype=np.int64)
-        errors: list[str | None] = [None] * len(raw)
+        errors: list[Error] = [None] * len(raw)
     else:
-        text, used = decode_bytes(read_bytes(path), encoding=encoding, name=str(path))
+        text, used, foreign = decode_text(read_bytes(path), encoding=encoding, name=str(path))
         if suffix.startswith((".jsonl", ".ndjson")):
-            raw, rows, errors, raw_lines = _read_jsonl(text, path)
+            raw, rows, errors, raw_lines = _read_jsonl(text, path, foreign, used)
         else:
-            raw = _read_delimited(text, path, "\t" if suffix.startswith(".tsv") else ",")
-            # Data records counted from 1, header excluded.
-            rows = np.arange(1, len(raw) + 1, dtype=np.int64)
-            errors = [None] * len(raw)
+            sep = "\t" if suffix.startswith(".tsv") else ","
+            raw, rows, errors, raw_lines = _read_csv_rows(text, path, sep, foreign, used)
     if len(raw) == 0:
         raise DataError(f"{path} has no records. Check the file, or leave it out.")
     frame = _canonical(raw, columns, path, rows, errors, raw_lines)
@@ -388,7 +468,8 @@ def read_table(
         ``split`` when the file has one) and private ``_``-prefixed provenance columns (file,
         1-based row, parse errors, flags) that :func:`arnews_ml.data.validate.validate` reads
         and drops. Missing ids are generated as ``<file stem>:<row>``; ``row`` is the line
-        number for JSONL and the 1-based record number (header excluded) for CSV/TSV/Parquet.
+        number for JSONL, the data line where the record starts (header excluded) for CSV/TSV
+        and the 1-based record number for Parquet.
 
     Raises:
         DataError: Missing file, unsupported type, undecodable bytes, missing text column,

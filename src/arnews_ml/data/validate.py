@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 REASONS: tuple[str, ...] = (
     "invalid_json",
+    "merged_lines",
+    "mixed_encoding",
     "invalid_labels",
     "empty_text",
     "unknown_label",
@@ -193,8 +195,10 @@ def validate(
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Split a canonical frame into clean rows and quarantined rows, with a report.
 
-    Checks, in order (a row is quarantined for the first that applies): lines that were not
-    JSON objects or labels that could not be parsed (from :func:`read_table`), empty or
+    Checks, in order (a row is quarantined for the first that applies): problems found while
+    reading (:func:`read_table`): lines that were not JSON objects, CSV lines swallowed by a
+    stray quote (``merged_lines``), rows on lines in another encoding than the rest of the
+    file (``mixed_encoding``), labels that could not be parsed; empty or
     whitespace-only text, labels outside a fixed ``label_set``, duplicate ids (the first is
     kept), exact duplicate texts after stripping outer whitespace (the first is kept; the
     detail names its id). Duplicate texts are looked for among rows that passed the other
