@@ -10,13 +10,14 @@ model provides three things:
 
 sklearn-like parts go through :func:`dump_skops` / :func:`load_skops`, which refuse to load any
 type outside a small allow-list; no part is ever stored as an opaque Python object stream.
-Nothing here imports MLflow.
+The manifest itself is checksummed (``manifest_sha256``), every part path must stay inside the
+bundle folder and a part that is not what its loader expects is refused: see
+:mod:`arnews_ml.persist_integrity`. Nothing here imports MLflow.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import json
 import os
@@ -29,6 +30,17 @@ from pathlib import Path
 from typing import Any
 
 from arnews_ml.exceptions import ArtifactError
+from arnews_ml.persist_integrity import (
+    MANIFEST_SHA256_KEY,
+    check_bundle_paths,
+    check_part_location,
+    check_skops_file,
+    loading_bundle,
+    seal_manifest,
+    sha256_file,
+    verify_files,
+    verify_manifest,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -88,7 +100,15 @@ _UNSAFE_BUILTINS = frozenset(
 )
 
 _RESERVED_MANIFEST_KEYS = frozenset(
-    {"format_version", "kind", "class", "package_version", "created_utc", "files"}
+    {
+        "format_version",
+        "kind",
+        "class",
+        "package_version",
+        "created_utc",
+        "files",
+        MANIFEST_SHA256_KEY,
+    }
 )
 _PACKAGE_NAME = "arnews-ml"
 
@@ -167,12 +187,13 @@ def save_bundle(model: Any, path: str | Path, *, overwrite: bool = False) -> Pat
             **extra,
         }
         try:
-            text = json.dumps(manifest, indent=2, ensure_ascii=False, default=_json_default)
+            plain = json.loads(json.dumps(manifest, ensure_ascii=False, default=_json_default))
         except (TypeError, ValueError) as err:
             raise ArtifactError(
                 f"The manifest metadata of {cls.__qualname__} is not JSON-serialisable: {err}. "
                 "Return plain str/int/float/bool/list/dict values from _write_bundle_parts."
             ) from err
+        text = json.dumps(seal_manifest(plain), indent=2, ensure_ascii=False)
         (tmp / MANIFEST_FILE).write_text(text + "\n", encoding="utf-8")
         _move_into_place(tmp, target)
     except BaseException:
@@ -214,28 +235,36 @@ def load_bundle(path: str | Path, *, verify: bool = True) -> Any:
 
     Args:
         path: The bundle directory (or its manifest.json).
-        verify: Check the sha256 of every file listed in the manifest before loading.
+        verify: Check the manifest's own sha256 (``manifest_sha256``; a bundle written before it
+            existed loads with a logged warning) and the sha256 of every file it lists. With
+            ``verify=False`` (at your own risk) those checksums are skipped; the path checks and
+            the skops format check always run.
 
     Returns:
         The model, as rebuilt by its class's ``_read_bundle_parts(directory, manifest)``.
 
     Raises:
-        ArtifactError: Not a bundle, a format_version this package cannot read, a missing or
-            modified file, or a class outside arnews_ml.
+        ArtifactError: Not a bundle, a format_version this package cannot read, an edited
+            manifest, a path leading outside the bundle folder, a missing or modified file, a
+            part that is not what its loader expects, or a class outside arnews_ml.
     """
     directory = _bundle_dir(path)
     manifest = read_manifest(directory)
     _check_format_version(manifest, directory)
+    if verify:
+        verify_manifest(manifest, directory)
+    check_bundle_paths(manifest, directory)
     cls = _resolve_class(manifest, directory)
     if verify:
-        _verify_files(manifest, directory)
+        verify_files(manifest, directory)
     reader = getattr(cls, "_read_bundle_parts", None)
     if reader is None:
         raise ArtifactError(
             f"The bundle {directory} names class {manifest['class']!r}, which has no "
             "_read_bundle_parts; it cannot be loaded by this version of arnews_ml."
         )
-    return reader(directory, manifest)
+    with loading_bundle(directory):
+        return reader(directory, manifest)
 
 
 def dump_skops(obj: Any, path: str | Path) -> Path:
@@ -275,14 +304,17 @@ def load_skops(path: str | Path) -> Any:
         The loaded object.
 
     Raises:
-        ArtifactError: The file is missing or unreadable, or it holds a type outside the
-            allow-list (listed in the message; the file is not loaded).
+        ArtifactError: The file is missing, unreadable, not a skops file (another format in its
+            place, a truncated copy), outside the bundle being loaded, or it holds a type outside
+            the allow-list (listed in the message; the file is not loaded).
     """
     import skops.io
 
     source = Path(path)
     if not source.is_file():
         raise ArtifactError(f"The skops file {source} does not exist.")
+    check_part_location(source)
+    check_skops_file(source)
     try:
         untrusted = list(skops.io.get_untrusted_types(file=source))
     except (OSError, ValueError, KeyError) as err:
@@ -362,18 +394,10 @@ def _move_into_place(tmp: Path, target: Path) -> None:
 def _checksums(directory: Path) -> dict[str, str]:
     manifest = directory / MANIFEST_FILE
     return {
-        file.relative_to(directory).as_posix(): _sha256(file)
+        file.relative_to(directory).as_posix(): sha256_file(file)
         for file in sorted(directory.rglob("*"))
         if file.is_file() and file != manifest
     }
-
-
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _json_default(value: Any) -> Any:
@@ -466,30 +490,3 @@ def resolve_class(
     if not isinstance(obj, type):
         raise ArtifactError(f"The bundle {directory} names {spec!r}, which is not a class.")
     return obj
-
-
-def _verify_files(manifest: Mapping[str, Any], directory: Path) -> None:
-    files = manifest.get("files")
-    if not isinstance(files, Mapping):
-        raise ArtifactError(
-            f"The manifest of {directory} has no 'files' table; the bundle is damaged. Re-export it."
-        )
-    root = directory.resolve()
-    for relpath, expected in files.items():
-        file = (directory / relpath).resolve()
-        if not file.is_relative_to(root):
-            raise ArtifactError(
-                f"The manifest of {directory} lists {relpath!r}, which points outside the "
-                "bundle; the bundle was modified. Re-export it."
-            )
-        if not file.is_file():
-            raise ArtifactError(
-                f"The bundle {directory} is missing {relpath}; it is incomplete or was modified. "
-                "Re-export it."
-            )
-        if _sha256(file) != expected:
-            raise ArtifactError(
-                f"The file {relpath} in bundle {directory} does not match its checksum in "
-                f"{MANIFEST_FILE}: the bundle is corrupt or was modified after export. "
-                "Re-export it (or load with verify=False at your own risk)."
-            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime
 import hashlib
 import json
@@ -24,6 +25,7 @@ from arnews_ml.persist import (
     read_manifest,
     save_bundle,
 )
+from arnews_ml.persist_integrity import MANIFEST_SHA256_KEY, manifest_sha256, seal_manifest
 from arnews_ml.tracking._testing import ECHO_FILE, EchoModel
 
 TEXTS = [
@@ -62,9 +64,13 @@ def _siblings(path: Path) -> list[str]:
     return sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
 
 
-def _edit_manifest(bundle: Path, **changes: object) -> None:
+def _edit_manifest(bundle: Path, *, reseal: bool = False, **changes: object) -> None:
+    """Edit manifest.json; ``reseal=True`` also recomputes manifest_sha256, as a forger could, so
+    the checks behind the manifest checksum are reached."""
     manifest = json.loads((bundle / MANIFEST_FILE).read_text(encoding="utf-8"))
     manifest.update(changes)
+    if reseal:
+        manifest = seal_manifest(manifest)
     (bundle / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
 
 
@@ -93,6 +99,7 @@ def test_manifest_describes_the_bundle(bundle: Path) -> None:
     expected = hashlib.sha256((bundle / ECHO_FILE).read_bytes()).hexdigest()
     assert manifest["files"] == {ECHO_FILE: expected}
     assert manifest["labels"] == ["a", "b"]  # the model's own metadata, merged in
+    assert manifest[MANIFEST_SHA256_KEY] == manifest_sha256(manifest)
     assert read_manifest(bundle / MANIFEST_FILE) == manifest
 
 
@@ -219,20 +226,20 @@ def test_missing_file_is_named(bundle: Path) -> None:
 
 
 def test_manifest_paths_outside_the_bundle_are_refused(bundle: Path) -> None:
-    _edit_manifest(bundle, files={"../outside.json": "0" * 64})
+    _edit_manifest(bundle, files={"../outside.json": "0" * 64}, reseal=True)
     with pytest.raises(ArtifactError, match="outside the bundle"):
         load_bundle(bundle)
 
 
 @pytest.mark.parametrize("cls", ["collections:OrderedDict", "os:system", "arnews_mlx.evil:Model"])
 def test_classes_outside_arnews_ml_are_refused(bundle: Path, cls: str) -> None:
-    _edit_manifest(bundle, **{"class": cls})
+    _edit_manifest(bundle, reseal=True, **{"class": cls})
     with pytest.raises(ArtifactError, match="only classes under arnews_ml"):
         load_bundle(bundle)
 
 
 def test_unknown_arnews_ml_class_says_which_version_wrote_it(bundle: Path) -> None:
-    _edit_manifest(bundle, **{"class": "arnews_ml.tracking._testing:GoneModel"})
+    _edit_manifest(bundle, reseal=True, **{"class": "arnews_ml.tracking._testing:GoneModel"})
     with pytest.raises(ArtifactError, match="does not have"):
         load_bundle(bundle)
 
@@ -284,6 +291,16 @@ def test_skops_missing_file(tmp_path: Path) -> None:
 
 def test_persist_never_uses_pickle() -> None:
     assert "pickle" not in Path(persist.__file__).read_text(encoding="utf-8")
+    import arnews_ml.persist_integrity as integrity
+
+    tree = ast.parse(Path(integrity.__file__).read_text(encoding="utf-8"))
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    } | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not {name for name in imported if name and "pickle" in name}
 
 
 def test_package_version_is_a_version_string() -> None:
