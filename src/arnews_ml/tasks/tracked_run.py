@@ -25,7 +25,9 @@ from arnews_ml.tasks.context import RunContext
 from arnews_ml.tracking.base import (
     TAG_ERROR,
     TAG_NOTE,
+    TAG_REGISTERED_MODEL,
     TAG_SWEEP_ID,
+    TAG_TASK,
     DatasetRecord,
     Tracker,
     flatten_config,
@@ -91,12 +93,12 @@ def tracked_run(
     sweep = context.sweep
     name = cfg.get("run_name") or context.run_name(default_name)
     tags: dict[str, Any] = {
-        "arnews_ml.task": task,
+        TAG_TASK: task,
         TAG_OVERRIDES: " ".join(context.overrides),
     }
     registered = cfg.tracking.get("registered_model") if "tracking" in cfg else None
     if registered:
-        tags["arnews_ml.registered_model"] = registered
+        tags[TAG_REGISTERED_MODEL] = registered
     if sweep is not None:
         tags[TAG_SWEEP_ID] = sweep.sweep_id
     parent = sweep.parent_run_id if sweep is not None else None

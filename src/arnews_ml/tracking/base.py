@@ -29,7 +29,10 @@ __all__ = [
     "TAG_PACKAGE_VERSION",
     "TAG_PARAMS_TRUNCATED",
     "TAG_PARENT_RUN_ID",
+    "TAG_REGISTERED_MODEL",
     "TAG_SWEEP_ID",
+    "TAG_SWEEP_PARENT",
+    "TAG_TASK",
     "DatasetRecord",
     "FlatConfig",
     "ModelLogResult",
@@ -60,6 +63,9 @@ TAG_NOTE = "mlflow.note.content"
 TAG_ERROR = "arnews_ml.error"
 TAG_MODEL_ID = "arnews_ml.model_id"
 TAG_SWEEP_ID = "arnews_ml.sweep_id"
+TAG_SWEEP_PARENT = "arnews_ml.sweep_parent"
+TAG_TASK = "arnews_ml.task"
+TAG_REGISTERED_MODEL = "arnews_ml.registered_model"
 
 MLMODEL_FILE = "MLmodel"
 

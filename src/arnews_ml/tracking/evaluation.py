@@ -32,6 +32,7 @@ from arnews_ml.classify.evaluate import (
 from arnews_ml.classify.metrics import metric_label_names
 from arnews_ml.exceptions import ArnewsError
 from arnews_ml.inference import is_model_uri, load_model
+from arnews_ml.tracking.base import TAG_ERROR, TAG_MODEL_ID, TAG_TASK
 from arnews_ml.tracking.store import default_artifact_location, resolve_tracking_uri
 
 __all__ = [
@@ -47,13 +48,11 @@ DEFAULT_EXPERIMENT = "arnews-evaluations"
 QUARANTINE_FILE = "quarantine.jsonl"
 DATASET_CONTEXT = "evaluation"
 
-TAG_TASK = "arnews_ml.task"
 TAG_EVALUATED_MODEL = "arnews_ml.evaluated_model"
 TAG_EVALUATED_RUN = "arnews_ml.evaluated_run_id"
 TAG_EVALUATED_MODEL_ID = "arnews_ml.evaluated_model_id"
 TAG_EVALUATED_NAME = "arnews_ml.evaluated_registered_model"
 TAG_EVALUATED_VERSION = "arnews_ml.evaluated_model_version"
-TAG_ERROR = "arnews_ml.error"
 
 
 class _UsageError(ArnewsError):
@@ -106,7 +105,7 @@ def resolve_model_origin(client: Any, model: str) -> ModelOrigin:
         if model.startswith("runs:/"):
             run_id = model[len("runs:/") :].split("/", 1)[0]
             run = client.get_run(run_id)
-            model_id = run.data.tags.get("arnews_ml.model_id")
+            model_id = run.data.tags.get(TAG_MODEL_ID)
             if not model_id:
                 found = client.search_logged_models(
                     experiment_ids=[run.info.experiment_id],

@@ -15,7 +15,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from arnews_ml.exceptions import ConfigError
-from arnews_ml.tracking.base import TAG_MODEL_ID
+from arnews_ml.tracking.base import TAG_MODEL_ID, TAG_REGISTERED_MODEL
 from arnews_ml.tracking.registry import register_run_model
 from arnews_ml.tracking.runs_table import TAG_TASK
 
@@ -26,7 +26,6 @@ __all__ = [
     "promote",
 ]
 
-TAG_REGISTERED_MODEL = "arnews_ml.registered_model"
 
 #: Registry name by the run's task tag, when neither --name nor the run's tag says.
 DEFAULT_REGISTERED_NAMES = {"classification": "arnews-classifier", "topics": "arnews-topics"}

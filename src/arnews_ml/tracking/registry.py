@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from mlflow.tracking import MlflowClient
 
 from arnews_ml.exceptions import ArtifactError
-from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, TAG_MODEL_ID, TAG_SWEEP_ID
+from arnews_ml.tracking.base import TAG_DATA_FINGERPRINT, TAG_MODEL_ID, TAG_SWEEP_ID, TAG_TASK
 from arnews_ml.tracking.store import _scoped_tracking_uri
 
 __all__ = [
@@ -31,14 +31,12 @@ HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
     "topics": ("npmi", "c_v", "topic_diversity", "n_topics", "label_nmi"),
 }
 
-_TASK_TAG = "arnews_ml.task"
-
 
 def model_version_description(
     params: Mapping[str, str], metrics: Mapping[str, float], tags: Mapping[str, str]
 ) -> str:
     """One paragraph saying what a model version is: data, embedder, head or topic model, scores."""
-    task = tags.get(_TASK_TAG, "classification")
+    task = tags.get(TAG_TASK, "classification")
     data = params.get("data") or "data"
     parts = [f"{'Topic model' if task == 'topics' else 'Classifier'} trained on {data}"]
     counts = ", ".join(
@@ -73,7 +71,7 @@ def model_version_tags(
     run_id: str, params: Mapping[str, str], tags: Mapping[str, str]
 ) -> dict[str, str]:
     """The tags a registered version carries: its run, the config choices, data and sweep."""
-    out = {"run_id": run_id, "task": tags.get(_TASK_TAG, "")}
+    out = {"run_id": run_id, "task": tags.get(TAG_TASK, "")}
     for key in ("data", "text", "embedder", "classifier", "topic_model"):
         if params.get(key):
             out[key] = params[key]

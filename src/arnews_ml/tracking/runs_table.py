@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from arnews_ml.tracking.base import TAG_ERROR, TAG_SWEEP_ID, TAG_SWEEP_PARENT, TAG_TASK
 from arnews_ml.tracking.results import _markdown
 
 __all__ = [
@@ -39,10 +40,6 @@ __all__ = [
 
 OutputFormat = Literal["table", "csv", "markdown", "json"]
 
-TAG_TASK = "arnews_ml.task"
-TAG_SWEEP_ID = "arnews_ml.sweep_id"
-TAG_SWEEP_PARENT = "arnews_ml.sweep_parent"
-TAG_ERROR = "arnews_ml.error"
 
 #: Metrics shown for each task (besides the ranking metric), in column order.
 KEY_METRICS: dict[str, tuple[str, ...]] = {

@@ -13,6 +13,8 @@ import os
 import socket
 from typing import Any
 
+from arnews_ml.tracking.base import TAG_ERROR
+
 __all__ = ["TAG_HOST", "TAG_PID", "mark_dead_runs", "process_alive"]
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ def mark_dead_runs(client: Any, experiment_id: str) -> list[str]:
             f"process {pid} on {host} ended without closing this run (killed); marked KILLED "
             "when the next run started"
         )
-        client.set_tag(run.info.run_id, "arnews_ml.error", reason)
+        client.set_tag(run.info.run_id, TAG_ERROR, reason)
         client.set_terminated(run.info.run_id, status="KILLED")
         closed.append(run.info.run_id)
     if closed:

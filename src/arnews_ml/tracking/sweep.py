@@ -28,6 +28,14 @@ from typing import Any
 from hydra.experimental.callback import Callback
 
 from arnews_ml.config import CHOICE_GROUPS
+from arnews_ml.tracking.base import (
+    TAG_ERROR,
+    TAG_MODEL_ID,
+    TAG_NOTE,
+    TAG_SWEEP_ID,
+    TAG_SWEEP_PARENT,
+    TAG_TASK,
+)
 from arnews_ml.tracking.sweep_context import (
     SweepInfo,
     clear_sweep_info,
@@ -47,7 +55,6 @@ log = logging.getLogger(__name__)
 SUMMARY_CSV = "sweep_summary.csv"
 SUMMARY_MD = "sweep_summary.md"
 OPTUNA_RESULTS_FILE = "optimization_results.yaml"
-TAG_SWEEP_PARENT = "arnews_ml.sweep_parent"
 TAG_BEST_RUN_ID = "arnews_ml.best_run_id"
 TAG_OVERRIDES = "arnews_ml.overrides"
 
@@ -97,10 +104,10 @@ class MlflowSweepCallback(Callback):
         name = "sweep " + (" ".join(swept or overrides) or info.sweep_id)
         tags = {
             **default_run_tags(),
-            "arnews_ml.task": task,
-            "arnews_ml.sweep_id": info.sweep_id,
+            TAG_TASK: task,
+            TAG_SWEEP_ID: info.sweep_id,
             TAG_SWEEP_PARENT: "true",
-            "mlflow.note.content": f"Sweep `{info.sweep_id}` running: `{' '.join(overrides)}`",
+            TAG_NOTE: f"Sweep `{info.sweep_id}` running: `{' '.join(overrides)}`",
         }
         run = tracker.client.create_run(tracker.experiment_id, run_name=name[:250], tags=tags)
         parent = run.info.run_id
@@ -184,7 +191,7 @@ def _summarise(sweep: _OpenSweep, interrupted: bool) -> str:
             sweep.info.register == "auto"
             and sweep.registered_model
             and sweep.log_model
-            and best_run.data.tags.get("arnews_ml.model_id")
+            and best_run.data.tags.get(TAG_MODEL_ID)
         ):
             from arnews_ml.tracking.registry import register_run_model
 
@@ -211,7 +218,7 @@ def _summarise(sweep: _OpenSweep, interrupted: bool) -> str:
         status = "FAILED"
     else:
         status = "FINISHED"
-    tags["mlflow.note.content"] = _note(sweep, rows, failed, best, status, table)
+    tags[TAG_NOTE] = _note(sweep, rows, failed, best, status, table)
     for key, value in tags.items():
         client.set_tag(parent, key, value)
     client.set_terminated(parent, status=status)
@@ -243,7 +250,7 @@ def _child_row(run: Any, sweep: _OpenSweep) -> dict[str, Any]:
     for name in SUMMARY_METRICS.get(sweep.task, ()):
         if name != sweep.info.objective:
             row[name] = data.metrics.get(name, math.nan)
-    row["error"] = data.tags.get("arnews_ml.error", "")
+    row["error"] = data.tags.get(TAG_ERROR, "")
     return row
 
 
