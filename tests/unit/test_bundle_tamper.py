@@ -44,7 +44,9 @@ REEXPORT = "arnews_ml.persist.save_bundle"
 
 @pytest.fixture(scope="module")
 def classifier() -> TextClassifier:
-    clf = TextClassifier(FakeEmbedder(dim=16), build_head("logreg"))
+    # k-nearest neighbours: a head saved with skops (linear heads are plain arrays, see
+    # tests/unit/classify/test_linear_io.py), so the skops checks are exercised here.
+    clf = TextClassifier(FakeEmbedder(dim=16), build_head("knn", n_neighbors=2))
     return clf.fit(TEXTS, LABELS)
 
 

@@ -12,10 +12,11 @@ import pandas as pd
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import ClassifierChain
 
 from arnews_ml.classify.heads import check_head_fits
+from arnews_ml.classify.linear_io import LINEAR_FORMAT, load_linear_head, save_linear_head
+from arnews_ml.classify.one_vs_rest import fit_one_vs_rest
 from arnews_ml.classify.targets import (
     check_label_set,
     check_texts,
@@ -34,6 +35,7 @@ __all__ = ["EMBEDDER_DIR", "HEAD_FILE", "SCORE_PREFIX", "TextClassifier"]
 
 SCORE_PREFIX = "score_"
 HEAD_FILE = "head.skops"
+LINEAR_HEAD_FILE = "head.npz"
 EMBEDDER_DIR = "embedder"
 
 
@@ -58,10 +60,11 @@ class TextClassifier(BaseEstimator):
             ``list[str] -> list[str]`` (e.g. ``TextCleaner``). To be saved in a bundle it needs
             ``to_dict()`` and a ``from_dict()`` classmethod and must live under ``arnews_ml.``.
         random_state: Seed of the classifier chain.
-        n_jobs: Multi-label one-vs-rest only: fit this many labels at once, in joblib worker
-            processes (large arrays are memory-mapped, not copied). Not threads: liblinear's
+        n_jobs: Multi-label one-vs-rest only: fit this many labels at once, in forked worker
+            processes that die with this one; used only when the fits are large enough to pay
+            for the workers (:mod:`arnews_ml.classify.one_vs_rest`). Not threads: liblinear's
             random state is process-global, so threaded fits would not be reproducible.
-            ``None``: 1; ``-1``: all CPU cores.
+            ``None``: 1; ``-1``: all CPU cores. The fitted model is the same either way.
 
     Attributes:
         labels_: Sorted label names; the column order of every score matrix.
@@ -192,14 +195,13 @@ class TextClassifier(BaseEstimator):
         start = time.perf_counter()
         base = clone(self.head)
         if multilabel:
-            head = (
-                ClassifierChain(base, order=None, random_state=self.random_state)
-                if self.chain
-                else OneVsRestClassifier(base, n_jobs=self.n_jobs)
-            )
-            # Process workers, not threads: liblinear draws from the C library's global rand(),
-            # so labels fitted in threads of one process are not bit-reproducible.
-            head.fit(X, Y)
+            if self.chain:
+                head = ClassifierChain(base, order=None, random_state=self.random_state)
+                head.fit(X, Y)
+            else:
+                # Process workers, not threads: liblinear draws from a process-global random
+                # state, so labels fitted in threads of one process are not bit-reproducible.
+                head = fit_one_vs_rest(base, X, Y, self.n_jobs)
         else:
             head = base
             head.fit(X, Y.argmax(axis=1))
@@ -408,10 +410,19 @@ class TextClassifier(BaseEstimator):
         embedder_dir = directory / EMBEDDER_DIR
         embedder_dir.mkdir(parents=True, exist_ok=True)
         embedder_entry = self.embedder.save(embedder_dir)
-        from arnews_ml.persist import dump_skops
-
-        dump_skops(self.head_, directory / HEAD_FILE)
         inner = self.head_.estimator if self.multilabel_ else self.head_
+        head_entry: dict[str, Any] = {
+            "file": LINEAR_HEAD_FILE,
+            "class": f"{type(inner).__module__}:{type(inner).__qualname__}",
+        }
+        linear = save_linear_head(self.head_, directory / LINEAR_HEAD_FILE)
+        if linear is None:  # not a plain linear head: skops, which scans every estimator type
+            from arnews_ml.persist import dump_skops
+
+            dump_skops(self.head_, directory / HEAD_FILE)
+            head_entry["file"] = HEAD_FILE
+        else:
+            head_entry.update(linear)
         random_state = self.random_state if isinstance(self.random_state, int) else None
         return {
             "labels": list(self.labels_),
@@ -424,10 +435,7 @@ class TextClassifier(BaseEstimator):
             "chain": bool(self.chain),
             "tune_thresholds": bool(self.tune_thresholds),
             "random_state": random_state,
-            "head": {
-                "file": HEAD_FILE,
-                "class": f"{type(inner).__module__}:{type(inner).__qualname__}",
-            },
+            "head": head_entry,
             "embedder": dict(embedder_entry),
             "embedder_dir": EMBEDDER_DIR,
             "cleaner": cleaner_state,
@@ -439,7 +447,6 @@ class TextClassifier(BaseEstimator):
     ) -> TextClassifier:
         """Rebuild a fitted classifier from the parts :meth:`_write_bundle_parts` wrote."""
         from arnews_ml.embed.base import load_embedder
-        from arnews_ml.persist import load_skops
 
         directory = Path(directory)
         required = ("labels", "task", "thresholds", "min_labels", "head", "embedder")
@@ -452,7 +459,18 @@ class TextClassifier(BaseEstimator):
         embedder = load_embedder(
             directory / manifest.get("embedder_dir", EMBEDDER_DIR), manifest["embedder"]
         )
-        head_ = load_skops(directory / manifest["head"].get("file", HEAD_FILE))
+        head_entry = manifest["head"]
+        if not isinstance(head_entry, Mapping):
+            raise ArtifactError(
+                f"The manifest of {directory} has a malformed 'head'; re-export it."
+            )
+        head_file = directory / head_entry.get("file", HEAD_FILE)
+        if head_entry.get("format") == LINEAR_FORMAT:
+            head_ = load_linear_head(head_file, dict(head_entry))
+        else:
+            from arnews_ml.persist import load_skops
+
+            head_ = load_skops(head_file)
         multilabel = manifest["task"] == "multilabel"
         labels = [str(x) for x in manifest["labels"]]
         thresholds = manifest["thresholds"]

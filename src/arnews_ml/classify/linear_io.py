@@ -1,0 +1,205 @@
+"""Save and load linear heads as plain arrays: no pickle, no skops, nothing imported to load them.
+
+A fitted linear head is its parameters plus a few arrays (``coef_``, ``intercept_``,
+``classes_``). Saving those in a ``.npz`` file (read back with ``allow_pickle=False``) and the
+scalars in the bundle's manifest rebuilds the exact estimator. This avoids ``import skops.io``,
+which scans every scikit-learn estimator for its trusted-type list (and so imports torch), the
+largest single cost of saving or loading a default model.
+
+Covered: ``LinearSVC``, ``LogisticRegression`` and ``SGDClassifier``, alone or inside a
+``OneVsRestClassifier``. Anything else (a chain, calibration, a label seen in every article,
+parameters that are not plain JSON) returns None from :func:`linear_state` and is saved with
+skops as before. Classes are rebuilt from the names in :data:`LINEAR_CLASSES` only, never from a
+module path read from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.svm import LinearSVC
+
+from arnews_ml.exceptions import ArtifactError
+
+__all__ = [
+    "LINEAR_CLASSES",
+    "LINEAR_FORMAT",
+    "linear_state",
+    "load_linear_head",
+    "save_linear_head",
+]
+
+LINEAR_FORMAT = "linear-npz-1"
+"""The ``format`` a head entry in the manifest carries when it was saved by this module."""
+
+LINEAR_CLASSES: dict[str, type] = {
+    "LinearSVC": LinearSVC,
+    "LogisticRegression": LogisticRegression,
+    "SGDClassifier": SGDClassifier,
+    "LabelBinarizer": LabelBinarizer,
+}
+"""The only classes this format rebuilds, by name."""
+
+_SCALARS = (bool, int, float, str, type(None))
+_ARRAY_KINDS = "biufU"
+
+
+def _plain(value: Any) -> bool:
+    """Whether JSON keeps ``value`` exactly (so the rebuilt estimator has the same parameters)."""
+    try:
+        return json.loads(json.dumps(value)) == value
+    except (TypeError, ValueError):
+        return False
+
+
+def _object_state(obj: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """Params and fitted scalars of ``obj`` (arrays go to ``arrays``); None if not plain."""
+    name = type(obj).__name__
+    if LINEAR_CLASSES.get(name) is not type(obj):
+        return None
+    params = obj.get_params(deep=False)
+    if not _plain(params):
+        return None
+    scalars: dict[str, Any] = {}
+    array_names: list[str] = []
+    for key, value in vars(obj).items():
+        if key.startswith("_") or not key.endswith("_"):
+            continue
+        if isinstance(value, np.ndarray) and value.dtype.kind in _ARRAY_KINDS:
+            arrays[f"{prefix}{key}"] = value
+            array_names.append(key)
+        elif isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            scalars[key] = value.item()
+        elif isinstance(value, _SCALARS) and _plain(value):
+            scalars[key] = value
+        else:
+            return None
+    return {"class": name, "params": params, "scalars": scalars, "arrays": array_names}
+
+
+def linear_state(head: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+    """The manifest entry and arrays that rebuild ``head``, or None when the format cannot.
+
+    Args:
+        head: A fitted head (a linear estimator, or one-vs-rest over one).
+
+    Returns:
+        ``(entry, arrays)``: ``entry`` is JSON for the manifest, ``arrays`` go to the .npz file.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    if isinstance(head, OneVsRestClassifier) and type(head) is OneVsRestClassifier:
+        if not _plain({k: v for k, v in head.get_params(deep=False).items() if k != "estimator"}):
+            return None
+        parts = [
+            _object_state(e, f"estimators.{i}.", arrays) for i, e in enumerate(head.estimators_)
+        ]
+        binarizer = _object_state(head.label_binarizer_, "label_binarizer.", arrays)
+        template = _object_state_params(head.estimator)
+        if any(p is None for p in parts) or binarizer is None or template is None:
+            return None
+        entry = {
+            "format": LINEAR_FORMAT,
+            "wrapper": "one_vs_rest",
+            "estimator": template,
+            "estimators": parts,
+            "label_binarizer": binarizer,
+            "n_features_in_": int(head.n_features_in_),
+        }
+        arrays["classes_"] = np.asarray(head.classes_)
+        return entry, arrays
+    single = _object_state(head, "head.", arrays)
+    if single is None:
+        return None
+    return {"format": LINEAR_FORMAT, "wrapper": None, "head": single}, arrays
+
+
+def _object_state_params(estimator: Any) -> dict[str, Any] | None:
+    name = type(estimator).__name__
+    if LINEAR_CLASSES.get(name) is not type(estimator):
+        return None
+    params = estimator.get_params(deep=False)
+    return {"class": name, "params": params} if _plain(params) else None
+
+
+def save_linear_head(head: Any, path: str | Path) -> dict[str, Any] | None:
+    """Write ``head``'s arrays to ``path`` (.npz) and return its manifest entry, or None (and
+    write nothing) when the head is not one this format covers."""
+    state = linear_state(head)
+    if state is None:
+        return None
+    entry, arrays = state
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as handle:
+        np.savez(handle, **arrays)
+    return entry
+
+
+def _build(spec: Any, where: str) -> Any:
+    if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict):
+        raise ArtifactError(f"{where} is not a saved linear estimator; re-export the bundle.")
+    cls = LINEAR_CLASSES.get(spec.get("class"))  # type: ignore[arg-type]
+    if cls is None:
+        raise ArtifactError(
+            f"{where} names the class {spec.get('class')!r}, which the linear head format does "
+            f"not rebuild (only {', '.join(sorted(LINEAR_CLASSES))}); the bundle is not trusted. "
+            "Re-export it."
+        )
+    try:
+        return cls(**spec["params"])
+    except TypeError as err:
+        raise ArtifactError(f"{where}: {err}; the bundle is damaged. Re-export it.") from err
+
+
+def _restore(spec: Any, prefix: str, arrays: Any, where: str) -> Any:
+    obj = _build(spec, where)
+    for key, value in (spec.get("scalars") or {}).items():
+        setattr(obj, str(key), value)
+    for key in spec.get("arrays") or []:
+        name = f"{prefix}{key}"
+        if name not in arrays:
+            raise ArtifactError(f"{where} lacks the array {name!r}; the bundle is damaged.")
+        setattr(obj, str(key), arrays[name])
+    return obj
+
+
+def load_linear_head(path: str | Path, entry: dict[str, Any]) -> Any:
+    """Rebuild the head :func:`save_linear_head` wrote (no pickle is ever read).
+
+    Raises:
+        ArtifactError: The file is missing or not a plain .npz, or the entry is malformed.
+    """
+    source = Path(path)
+    where = f"The head {source}"
+    try:
+        with np.load(source, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError as err:
+        raise ArtifactError(f"{where} does not exist; the bundle is damaged.") from err
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise ArtifactError(
+            f"{where} is not a plain-array .npz file ({err}); the bundle is not trusted. "
+            "Re-export it."
+        ) from err
+    if entry.get("wrapper") is None:
+        return _restore(entry.get("head"), "head.", arrays, where)
+    if entry.get("wrapper") != "one_vs_rest" or not isinstance(entry.get("estimators"), list):
+        raise ArtifactError(f"{where}: unknown head wrapper {entry.get('wrapper')!r}; re-export.")
+    head = OneVsRestClassifier(_build(entry.get("estimator"), where))
+    head.estimators_ = [
+        _restore(spec, f"estimators.{i}.", arrays, where)
+        for i, spec in enumerate(entry["estimators"])
+    ]
+    head.label_binarizer_ = _restore(
+        entry.get("label_binarizer"), "label_binarizer.", arrays, where
+    )
+    head.classes_ = arrays.get("classes_", head.label_binarizer_.classes_)
+    head.n_features_in_ = int(entry.get("n_features_in_", head.estimators_[0].n_features_in_))
+    return head
