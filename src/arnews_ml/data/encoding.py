@@ -9,6 +9,7 @@ import gzip
 import io
 import re
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from arnews_ml.exceptions import ConfigError, DataError
@@ -24,6 +25,8 @@ __all__ = [
 
 # Arabic letters (not digits or punctuation): proof that a cp1256 decoding makes sense.
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
+# The letters of Arabic proper (no Persian/Urdu extras, whose cp1256 bytes are UTF-8 trail bytes).
+_CORE_ARABIC = re.compile("[\u0621-\u063a\u0641-\u064a]")
 _GZIP_MAGIC = b"\x1f\x8b"
 # Single-byte codecs in which a line that is valid non-ASCII UTF-8 can only be a foreign line.
 _SINGLE_BYTE = ("cp1256", "iso8859-6")
@@ -56,34 +59,136 @@ def decode_text(
 ) -> tuple[str, str, dict[int, str]]:
     """Like :func:`decode_bytes`, also returning the lines found in another encoding.
 
-    A Windows-1256 file can hold lines pasted in as UTF-8: decoded as cp1256 they would be
-    mojibake (``ط§ظ„`` for ``ال``). Each such line (split at ``\\n``) is decoded as UTF-8
-    instead, so no mojibake is ever produced, and reported so that the reader can quarantine
-    the row it belongs to (the file is mixed; the row is corrupt, not data).
+    A file can mix encodings line by line: a Windows-1256 file with lines pasted in as UTF-8
+    (decoded as cp1256 they would be mojibake, ``ط§ظ„`` for ``ال``), or a UTF-8 file with
+    lines pasted in as cp1256 (not valid UTF-8). The file's encoding is the one of most of its
+    non-ASCII lines (split at ``\\n``); each line in the other encoding is decoded in its own
+    encoding, so no mojibake is ever produced, and reported so that the reader can quarantine
+    the row it belongs to (the file is mixed; the row is corrupt, not data). When the other
+    encoding's lines are not fewer than the file's own, the file is refused with their line
+    numbers (nothing to tell which is right).
 
     Returns:
         ``(text, encoding_used, foreign)``; ``foreign`` maps 1-based line numbers to the
-        encoding they were decoded in (``utf-8``), empty when the file has one encoding.
+        encoding they were decoded in (``utf-8`` or ``cp1256``), empty when the file has one
+        encoding.
+
+    Raises:
+        DataError: The bytes cannot be decoded, or the foreign lines are as many as the
+            file's own; names the file, the lines (or byte offset) and the fix.
     """
+    auto = encoding.lower() == "auto"
+    codec = "auto" if auto else _canonical_encoding(encoding)
+    if codec in ("auto", "utf-8-sig"):
+        try:
+            return data.decode("utf-8-sig"), "utf-8", {}
+        except UnicodeDecodeError as exc:
+            mixed = _utf8_with_cp1256_lines(data, auto=auto, name=name, exc=exc)
+        if isinstance(mixed, tuple):
+            return mixed
+        if mixed == "cp1256":  # most non-ASCII lines are cp1256: a cp1256 file
+            encoding = "cp1256"
     text, used = _decode_whole(data, encoding, name)
     if used not in _SINGLE_BYTE or data.isascii():
         return text, used, {}
     parts = data.split(b"\n")
     foreign: dict[int, str] = {}
+    n_own = 0
     for lineno, part in enumerate(parts, start=1):
         if not part.isascii():
             try:
                 part.decode("utf-8")
             except UnicodeDecodeError:
+                n_own += 1
                 continue
             foreign[lineno] = "utf-8"
     if not foreign:
         return text, used, {}
+    if len(foreign) >= n_own:
+        raise DataError(
+            f"Cannot decode {name} as {used}: {len(foreign)} of {len(foreign) + n_own} non-ASCII "
+            f"lines are UTF-8 ({_line_list(foreign)}), too many to quarantine as rows in "
+            f"another encoding. Set data.encoding=auto or data.encoding=utf-8, or re-save the "
+            "whole file in one encoding. Nothing was read, to avoid mojibake."
+        )
     lines = [
         part.decode("utf-8-sig" if i == 1 else "utf-8") if i in foreign else part.decode(used)
         for i, part in enumerate(parts, start=1)
     ]
     return "\n".join(lines), used, foreign
+
+
+def _line_list(lines: Iterable[int], limit: int = 10) -> str:
+    numbers = sorted(lines)
+    shown = ", ".join(map(str, numbers[:limit]))
+    more = f" and {len(numbers) - limit} more" if len(numbers) > limit else ""
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
+
+
+def _line_kind(part: bytes) -> str:
+    """``ascii``, ``utf-8``, ``cp1256`` (not UTF-8, and Arabic as cp1256) or ``broken``
+    (corrupt UTF-8 Arabic, or bytes that are neither)."""
+    if part.isascii():
+        return "ascii"
+    try:
+        part.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    as_utf8 = part.decode("utf-8", errors="replace")
+    if len(_ARABIC_LETTER.findall(as_utf8)) > as_utf8.count("\ufffd"):
+        return "broken"  # UTF-8 Arabic with a few bad bytes: cp1256 would be mojibake
+    as_cp = part.decode("cp1256")
+    non_ascii = [c for c in as_cp if ord(c) > 0x7F]
+    arabic = sum("\u0600" <= c <= "\u06ff" for c in non_ascii)
+    # UTF-8 Latin read as cp1256 gives pairs like "أ©": at most half Arabic.
+    if _CORE_ARABIC.search(as_cp) and 2 * arabic > len(non_ascii):
+        return "cp1256"
+    return "broken"
+
+
+def _utf8_with_cp1256_lines(
+    data: bytes, *, auto: bool, name: str, exc: UnicodeDecodeError
+) -> tuple[str, str, dict[int, str]] | str | None:
+    """A file that is not valid UTF-8, line by line: ``(text, "utf-8", foreign)`` when most
+    non-ASCII lines are UTF-8 and the others cp1256; ``"cp1256"`` when (with ``auto``) most
+    are cp1256; None when some line is neither (the whole-file checks then name it).
+
+    Raises:
+        DataError: As many cp1256 lines as UTF-8 ones (or, with an explicit utf-8, more).
+    """
+    parts = data.split(b"\n")
+    bom = parts[0].startswith(codecs.BOM_UTF8)
+    if bom:
+        parts[0] = parts[0][len(codecs.BOM_UTF8) :]
+    kinds = [_line_kind(part) for part in parts]
+    if "broken" in kinds:
+        return None
+    own = [i for i, kind in enumerate(kinds, start=1) if kind == "utf-8"]
+    other = [i for i, kind in enumerate(kinds, start=1) if kind == "cp1256"]
+    if len(other) < len(own):
+        lines = [
+            part.decode("cp1256" if kind == "cp1256" else "utf-8")
+            for part, kind in zip(parts, kinds, strict=True)
+        ]
+        return "\n".join(lines), "utf-8", dict.fromkeys(other, "cp1256")
+    if auto and len(other) > len(own):
+        return "cp1256"
+    if not own:
+        return None  # all cp1256 with an explicit utf-8: the whole-file error says so
+    raise DataError(
+        _decode_error(
+            name,
+            exc,
+            data,
+            "UTF-8",
+            f"{len(other)} of {len(other) + len(own)} non-ASCII lines are cp1256 (Windows "
+            f"Arabic: {_line_list(other)}) and {len(own)} are UTF-8 ({_line_list(own)}), "
+            "too many to quarantine as rows in another encoding. Re-save the whole file in "
+            "one encoding" + (" (or set data.encoding=auto)." if not auto else "."),
+        )
+    )
 
 
 def mixed_detail(lines: list[int], foreign: dict[int, str], used: str) -> str:
@@ -101,8 +206,9 @@ def decode_bytes(data: bytes, *, encoding: str = "auto", name: str = "<bytes>") 
     ``auto`` tries UTF-8 (a BOM is dropped) and, only when that fails, Windows-1256, accepting
     the latter only if the result contains Arabic letters and the bytes are not mostly valid
     Arabic UTF-8 with a few corrupt bytes. An explicit ``cp1256`` is refused for bytes that
-    are valid non-ASCII UTF-8 (that would be mojibake). Lines of valid non-ASCII UTF-8
-    inside a cp1256 file are decoded as UTF-8 (see :func:`decode_text`), never as mojibake.
+    are valid non-ASCII UTF-8 (that would be mojibake). A file that mixes the two line by
+    line is read in the encoding of most of its lines, each other line in its own (see
+    :func:`decode_text`), never as mojibake.
 
     Args:
         data: The raw bytes (already decompressed).

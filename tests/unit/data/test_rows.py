@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
@@ -160,10 +161,137 @@ def test_mixed_text_folder_document_is_quarantined(tmp_path: Path) -> None:
     _no_mojibake(report.bad_rows["text"])
 
 
-def test_cp1256_line_in_utf8_file_is_an_error_naming_the_line(tmp_path: Path) -> None:
-    lines = [json.dumps({"id": i, "text": _doc(i)}, ensure_ascii=False).encode() for i in range(9)]
-    lines[5] = b'{"id": 5, "text": "' + _doc(5).encode("cp1256") + b'"}'
-    path = tmp_path / "u.jsonl"
+# A UTF-8 file with lines pasted in as cp1256 (the other way round): the same rule per row.
+
+# Starts with bytes that are valid UTF-8 (C7 BF) and ends with a UTF-8 lead byte (D8) just
+# before the newline: the bad sequence straddles no line, and the first bad byte is mid-line.
+BOUNDARY_DOC = "ا؟ خبر عن النفط"
+
+
+def _mixed_utf8_file(path: Path, fmt: str, cp_rows: set[int], n: int = 10, doc=_doc) -> Path:
+    """n rows in UTF-8; rows in ``cp_rows`` (1-based) written in cp1256."""
+
+    def enc(i: int, line: str) -> bytes:
+        return line.encode("cp1256" if i in cp_rows else "utf-8")
+
+    if fmt == "jsonl":
+        body = [
+            enc(i, json.dumps({"id": str(i), "text": doc(i)}, ensure_ascii=False))
+            for i in range(1, n + 1)
+        ]
+    else:
+        sep = "," if fmt == "csv" else "\t"
+        body = [b"id" + sep.encode() + b"text"]
+        body += [enc(i, f"{i}{sep}{doc(i)}") for i in range(1, n + 1)]
+    path.write_bytes(b"\n".join(body) + b"\n")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "tsv"])
+@pytest.mark.parametrize(
+    ("cp_rows", "where"), [({1}, "first"), ({5}, "middle"), ({10}, "last"), ({2, 9}, "two")]
+)
+def test_cp1256_lines_in_utf8_file_are_quarantined_per_row(
+    tmp_path: Path, fmt: str, cp_rows: set[int], where: str
+) -> None:
+    path = _mixed_utf8_file(tmp_path / f"u_{where}.{fmt}", fmt, cp_rows)
+    corpus = load_corpus(path)
+    report = corpus.report
+    assert report.n_read == 10 == report.n_kept + report.n_bad
+    assert report.counts_by_reason() == {"mixed_encoding": len(cp_rows)}
+    assert report.encodings[str(path)] == "utf-8"
+    bad = report.bad_rows
+    assert bad["row"].tolist() == sorted(cp_rows)
+    offset = 0 if fmt == "jsonl" else 1  # the CSV header is file line 1
+    for row, detail in zip(sorted(cp_rows), bad["detail"], strict=True):
+        assert f"line {row + offset} is cp1256 inside a file read as utf-8" in detail
+    # decoded in its own encoding: the real text, never mojibake, and never kept
+    assert bad["text"].tolist() == [_doc(i) for i in sorted(cp_rows)]
+    _no_mojibake(corpus.frame["text"])
+    assert corpus.frame["text"].tolist() == [_doc(i) for i in range(1, 11) if i not in cp_rows]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "tsv"])
+def test_cp1256_line_across_a_multibyte_boundary(tmp_path: Path, fmt: str) -> None:
+    assert BOUNDARY_DOC.encode("cp1256")[:2].decode("utf-8")  # a valid UTF-8 pair first
+    assert BOUNDARY_DOC.encode("cp1256")[-1:] == b"\xd8"  # a UTF-8 lead byte before "\n"
+
+    def doc(i: int) -> str:
+        return BOUNDARY_DOC if i in (3, 4) else _doc(i)
+
+    path = _mixed_utf8_file(tmp_path / f"b.{fmt}", fmt, {3}, doc=doc)
+    report = load_corpus(path).report
+    assert report.n_read == 10 and report.n_kept == 9
+    assert report.bad_rows["text"].tolist() == [BOUNDARY_DOC]
+    assert report.bad_rows["row"].tolist() == [3]
+
+
+def test_cp1256_line_inside_a_multiline_csv_field(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    head = 'id,text\n1,"سطر أول\n'.encode()
+    tail = "سطر ثان".encode("cp1256") + '"\n2,خبر آخر\n3,خبر ثالث\n'.encode()
+    path.write_bytes(head + tail)
+    corpus = load_corpus(path)
+    report = corpus.report
+    assert report.n_read == 3 and report.n_kept == 2
+    assert report.bad_rows["row"].tolist() == [1]
+    assert "line 3 is cp1256" in report.bad_rows["detail"][0]
+    assert report.bad_rows["text"][0] == "سطر أول\nسطر ثان"
+    assert corpus.frame["text"].tolist() == ["خبر آخر", "خبر ثالث"]
+
+
+def test_utf8_bom_then_cp1256_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    lines = [json.dumps({"text": _doc(i)}, ensure_ascii=False) for i in range(1, 6)]
+    body = codecs.BOM_UTF8 + lines[0].encode("cp1256") + b"\n"
+    path.write_bytes(body + "\n".join(lines[1:]).encode() + b"\n")
+    report = load_corpus(path).report
+    assert report.n_kept == 4 and report.bad_rows["row"].tolist() == [1]
+    assert report.bad_rows["text"][0] == _doc(1)  # no BOM, no mojibake
+
+
+def test_explicit_utf8_allows_a_few_cp1256_rows(tmp_path: Path) -> None:
+    path = _mixed_utf8_file(tmp_path / "u.jsonl", "jsonl", {6})
+    report = load_corpus(path, encoding="utf-8").report
+    assert report.n_kept == 9 and report.bad_rows["row"].tolist() == [6]
+
+
+def test_cp1256_lines_as_many_as_utf8_lines_refuse_the_file(tmp_path: Path) -> None:
+    path = _mixed_utf8_file(tmp_path / "half.jsonl", "jsonl", {1, 3, 5, 7, 9})
+    with pytest.raises(
+        DataError,
+        match=r"half\.jsonl.*\(line 1\).*5 of 10 non-ASCII lines are "
+        r"cp1256 \(Windows Arabic: lines 1, 3, 5, 7, 9\).*Nothing was read",
+    ):
+        load_corpus(path)
+
+
+def test_mostly_cp1256_with_explicit_utf8_is_refused_naming_the_lines(tmp_path: Path) -> None:
+    path = _mixed_utf8_file(tmp_path / "most.csv", "csv", set(range(1, 9)))
+    with pytest.raises(
+        DataError,
+        match=r"most\.csv.*\(line 2\).*8 of 10 non-ASCII lines.*"
+        r"lines 2, 3, 4, 5, 6, 7, 8, 9\).*data\.encoding=auto",
+    ):
+        load_corpus(path, encoding="utf-8")
+    # auto: a cp1256 file with two UTF-8 rows, the opposite case
+    report = load_corpus(path).report
+    assert report.encodings[str(path)] == "cp1256"
+    assert report.bad_rows["row"].tolist() == [9, 10]
+    assert set(report.bad_rows["reason"]) == {"mixed_encoding"}
+
+
+def test_mostly_utf8_with_explicit_cp1256_is_refused(tmp_path: Path) -> None:
+    path = _mixed_utf8_file(tmp_path / "u.tsv", "tsv", {4})
+    with pytest.raises(DataError, match=r"9 of 10 non-ASCII lines are UTF-8 \(lines 2, 3, 4, 6"):
+        load_corpus(path, encoding="cp1256")
+
+
+def test_corrupt_utf8_line_still_stops_the_file(tmp_path: Path) -> None:
+    # Truncated UTF-8 Arabic is not cp1256: read as cp1256 it would be mojibake.
+    lines = [json.dumps({"text": _doc(i)}, ensure_ascii=False).encode() for i in range(9)]
+    lines[5] = lines[5][:-6] + b"\xd8" + b'"}'
+    path = tmp_path / "cut.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    with pytest.raises(DataError, match=r"\(line 6\).*Nothing was read"):
+    with pytest.raises(DataError, match=r"\(line 6\).*invalid sequence.*Nothing was read"):
         load_corpus(path)
