@@ -9,6 +9,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 import uuid
 import zipfile
 import zlib
@@ -19,11 +20,13 @@ from typing import Any
 import numpy as np
 
 from arnews_ml.embed.base import Embedder, EmbedderSpec
+from arnews_ml.embed.cache_budget import enforce_cap, max_cache_bytes, touch
 from arnews_ml.exceptions import ArnewsError
 
 __all__ = [
     "CACHE_DIR_ENV",
     "CHUNK_SUFFIX",
+    "DEFAULT_SHARD_SIZE",
     "SPEC_FILE",
     "CachedEmbedder",
     "EmbeddingCache",
@@ -42,6 +45,8 @@ CHUNK_SUFFIX = ".npz"
 #: Suffix given to chunks that could not be read, so that they are not read again.
 CORRUPT_SUFFIX = ".corrupt"
 _TMP_PREFIX = ".tmp-"
+#: Texts embedded and written as one chunk at a time by CachedEmbedder (a killed job resumes there).
+DEFAULT_SHARD_SIZE = 1024
 _KEY_CHARS = 16
 _DIGEST_SIZE = 32
 # What a damaged or foreign .npz file raises from np.load (truncated zip, bad CRC, missing array).
@@ -100,24 +105,34 @@ class EmbeddingCache:
     have the wrong shape, dtype or dimension, is skipped with a warning (renamed to
     ``*.corrupt``) and its texts are embedded again: the cache never returns wrong vectors.
 
+    The cache is bounded: after a store, the least recently used chunks and feature entries
+    (:mod:`arnews_ml.embed.feature_cache`) are removed until the whole fits in ``max_bytes``
+    (a chunk counts as used when a process reads it). Deleting the folder, or any file in it,
+    is safe: what is gone is embedded again.
+
     Args:
         root: Cache folder; default :func:`default_cache_dir`.
+        max_bytes: Size cap; default :func:`~arnews_ml.embed.cache_budget.max_cache_bytes`
+            (8 GiB, ``$ARNEWS_CACHE_MAX_BYTES``; ``0``: no cap).
     """
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, max_bytes: int | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self.max_bytes = max_cache_bytes() if max_bytes is None else int(max_bytes)
         self._indexes: dict[str, _SpecIndex] = {}
         self._lock = threading.Lock()
+        self._written = 0  # bytes stored since the last eviction pass
+        self._checked = False  # whether this process has enforced the cap yet
 
     def __repr__(self) -> str:
         return f"EmbeddingCache(root={str(self.root)!r})"
 
     def __getstate__(self) -> dict[str, Any]:
         # Picklable (e.g. for worker processes): only the folder travels; the index is re-read.
-        return {"root": self.root}
+        return {"root": self.root, "max_bytes": self.max_bytes}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["root"])  # type: ignore[misc]
+        self.__init__(state["root"], state.get("max_bytes"))  # type: ignore[misc]
 
     def spec_dir(self, spec: EmbedderSpec) -> Path:
         """Folder holding the chunks of ``spec``."""
@@ -177,6 +192,7 @@ class EmbeddingCache:
             with contextlib.suppress(OSError):
                 path.rename(path.with_name(path.name + CORRUPT_SUFFIX))
             return
+        touch(path)  # used now: the last to be evicted
         if index.dim is None:
             index.dim = int(vectors.shape[1])
         block = len(index.blocks)
@@ -282,7 +298,20 @@ class EmbeddingCache:
             index.blocks.append(vectors)
             for row, digest in enumerate(digests):
                 index.rows[digest] = (block, row)
+            self._after_write(path)
             return path
+
+    def _after_write(self, path: Path) -> None:
+        """Enforce the size cap once a twentieth of it has been written since the last pass."""
+        with contextlib.suppress(OSError):
+            self._written += path.stat().st_size
+        if self.max_bytes <= 0 or (self._checked and self._written < self.max_bytes // 20):
+            return
+        self._checked, self._written = True, 0
+        try:
+            enforce_cap(self.root, self.max_bytes, keep=(path,))
+        except OSError as error:  # pragma: no cover - a folder vanished mid-scan
+            logger.warning("embedding cache: eviction failed (%s)", error)
 
 
 class CachedEmbedder:
@@ -297,14 +326,27 @@ class CachedEmbedder:
     order. ``misses`` counts texts sent to the wrapped embedder; ``hits`` counts the other input
     texts (served from the cache or from a duplicate in the same call). Both are cumulative.
 
+    The texts to embed go to the wrapped embedder ``shard_size`` at a time, and each shard is
+    written as its own chunk as soon as it is done, with progress logged (texts/s, ETA): a large
+    job that is killed keeps every finished shard, and a rerun embeds only the rest.
+
     Args:
         embedder: Any object following the :class:`~arnews_ml.embed.base.Embedder` protocol.
         cache: The cache to use; default ``EmbeddingCache()`` (``$ARNEWS_CACHE_DIR``).
+        shard_size: Texts per shard (embedded, then stored, at a time).
     """
 
-    def __init__(self, embedder: Embedder, cache: EmbeddingCache | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        cache: EmbeddingCache | None = None,
+        shard_size: int = DEFAULT_SHARD_SIZE,
+    ) -> None:
+        if int(shard_size) < 1:
+            raise ArnewsError(f"CachedEmbedder shard_size must be >= 1; got {shard_size}.")
         self.embedder = embedder
         self.cache = cache if cache is not None else EmbeddingCache()
+        self.shard_size = int(shard_size)
         self.hits = 0
         self.misses = 0
 
@@ -363,24 +405,7 @@ class CachedEmbedder:
             unique.setdefault(digest, text)
         found = self.cache.lookup(spec, unique)
         missing = [d for d in unique if d not in found]
-        if missing:
-            computed = np.asarray(self.embedder.encode([unique[d] for d in missing]))
-            if computed.ndim != 2 or computed.shape[0] != len(missing):
-                raise ArnewsError(
-                    f"{type(self.embedder).__name__}.encode returned shape {computed.shape} for "
-                    f"{len(missing)} texts; expected (n_texts, dim)."
-                )
-            computed = computed.astype(np.float32, copy=False)
-            try:
-                self.cache.store(spec, missing, computed)
-            except OSError as error:
-                logger.warning(
-                    "embedding cache: could not write to %s (%s); continuing without caching",
-                    self.cache.root,
-                    error,
-                )
-            for digest, row in zip(missing, computed, strict=True):
-                found[digest] = row
+        self._embed_missing(spec, missing, unique, found)
         n_miss = len(missing)
         self.misses += n_miss
         self.hits += len(texts) - n_miss
@@ -395,3 +420,46 @@ class CachedEmbedder:
             dim = self.cache.dim(spec)
             return np.zeros((0, dim if dim is not None else self.embedder.dim), dtype=np.float32)
         return np.stack([found[d] for d in digests]).astype(np.float32, copy=False)
+
+    def _embed_missing(
+        self,
+        spec: EmbedderSpec,
+        missing: list[bytes],
+        texts: dict[bytes, str],
+        found: dict[bytes, np.ndarray],
+    ) -> None:
+        """Embed the ``missing`` digests' texts shard by shard, storing each shard at once."""
+        start, done, can_store = time.perf_counter(), 0, True
+        for first in range(0, len(missing), self.shard_size):
+            shard = missing[first : first + self.shard_size]
+            computed = np.asarray(self.embedder.encode([texts[d] for d in shard]))
+            if computed.ndim != 2 or computed.shape[0] != len(shard):
+                raise ArnewsError(
+                    f"{type(self.embedder).__name__}.encode returned shape {computed.shape} for "
+                    f"{len(shard)} texts; expected (n_texts, dim)."
+                )
+            computed = computed.astype(np.float32, copy=False)
+            if can_store:
+                try:
+                    self.cache.store(spec, shard, computed)
+                except OSError as error:
+                    can_store = False
+                    logger.warning(
+                        "embedding cache: could not write to %s (%s); continuing without caching",
+                        self.cache.root,
+                        error,
+                    )
+            for digest, row in zip(shard, computed, strict=True):
+                found[digest] = row
+            done += len(shard)
+            if len(missing) > self.shard_size:
+                elapsed = time.perf_counter() - start
+                rate = done / elapsed if elapsed > 0 else float("inf")
+                logger.info(
+                    "embedding progress spec=%s done=%d/%d docs_per_s=%.1f eta_s=%.0f",
+                    spec.key()[:_KEY_CHARS],
+                    done,
+                    len(missing),
+                    rate,
+                    (len(missing) - done) / rate if rate > 0 else float("nan"),
+                )

@@ -18,6 +18,7 @@ __all__ = [
     "BUNDLE_DIR",
     "QUARANTINE_FILE",
     "build_cleaner",
+    "cached_pipeline",
     "data_fingerprint",
     "format_outputs",
     "frame_fingerprint",
@@ -90,6 +91,31 @@ def load_data(cfg: Any, out_dir: Path) -> Corpus:
 def build_cleaner(cfg: Any) -> TextCleaner:
     """An unfitted TextCleaner from the `text` config group."""
     return TextCleaner.from_config(to_container(cfg.text))
+
+
+def cached_pipeline(cfg: Any, embedder: Any, cleaner: Any) -> tuple[Any, Any, Any]:
+    """The embedder and cleaner a model trains with when ``cache.enabled``: a pretrained
+    embedder (sentence-transformers) through the per-text embedding cache, a fitted one (TF-IDF)
+    through the feature cache with the cleaner's output cached beside it.
+
+    Returns:
+        ``(embedder, cleaner, counters)``: the wrappers (the given objects when the cache is off)
+        and the wrapper whose ``stats()`` gives ``cache_hits`` / ``cache_misses`` (or None).
+    """
+    from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
+    from arnews_ml.embed.feature_cache import CachedCleaner, CachedFeatures, FeatureCache
+
+    if not cfg.cache.enabled:
+        return embedder, cleaner, None
+    if getattr(embedder, "cacheable", False):
+        wrapped = CachedEmbedder(embedder, EmbeddingCache(cfg.cache.dir))
+        return wrapped, cleaner, wrapped
+    if not hasattr(embedder, "save"):
+        return embedder, cleaner, None
+    features = FeatureCache(cfg.cache.dir)
+    wrapped_cleaner = CachedCleaner(cleaner, features) if hasattr(cleaner, "to_dict") else cleaner
+    wrapped = CachedFeatures(embedder, features)
+    return wrapped, wrapped_cleaner, wrapped
 
 
 def data_fingerprint(corpus: Corpus) -> str:

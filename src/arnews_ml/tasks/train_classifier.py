@@ -22,10 +22,10 @@ from arnews_ml.classify.model import TextClassifier
 from arnews_ml.config import instantiate
 from arnews_ml.data.split import split_corpus
 from arnews_ml.data.summary import summarize_corpus
-from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
 from arnews_ml.exceptions import DataError
 from arnews_ml.tasks.common import (
     build_cleaner,
+    cached_pipeline,
     data_fingerprint,
     format_outputs,
     load_data,
@@ -142,18 +142,17 @@ def train_classifier(
         artifacts = _write_corpus_report(out, corpus, cleaner.boilerplate_report())
 
         embedder = instantiate(cfg.embedder, name="embedder")
-        cache = None
-        if cfg.cache.enabled and getattr(embedder, "cacheable", False):
-            cache = CachedEmbedder(embedder, EmbeddingCache(cfg.cache.dir))
+        # features (and the cleaned texts) come from the cache when a run already made them
+        run_embedder, run_cleaner, cache = cached_pipeline(cfg, embedder, cleaner)
         head = instantiate(cfg.classifier, name="classifier")
         clf = TextClassifier(
-            cache if cache is not None else embedder,
+            run_embedder,
             head,
             task=cfg.task,
             chain=cfg.multilabel.chain,
             tune_thresholds=cfg.multilabel.tune_thresholds,
             min_labels=cfg.multilabel.min_labels,
-            cleaner=cleaner,
+            cleaner=run_cleaner,
             n_jobs=cfg.get("n_jobs"),
         )
         tracker.set_tags(
@@ -221,6 +220,7 @@ def train_classifier(
         for path in artifacts:
             tracker.log_artifact(path)
 
+        clf.cleaner = cleaner  # the bundle keeps the cleaner itself, not its cache wrapper
         bundle_dir, model_uri, registered = save_and_log_model(
             tracker,
             clf,
