@@ -190,13 +190,34 @@ def _predict_parser() -> argparse.ArgumentParser:
         "--input", required=True, help="CSV, TSV, JSONL(.gz), Parquet or a text folder."
     )
     parser.add_argument(
-        "--output", default="-", help="Output JSONL file (default: standard output)."
+        "--output",
+        default="-",
+        help="Output file: .jsonl (also any other ending), .csv or .parquet; written as "
+        "<output>.partial and renamed when complete (default: JSONL on standard output).",
     )
     parser.add_argument("--text-column", default="text", help="Column with the article text.")
     parser.add_argument("--id-column", default="id", help="Column with the article id.")
     parser.add_argument("--encoding", default="auto", help="auto, utf-8 or cp1256.")
     parser.add_argument("--batch-size", type=int, default=256, help="Articles per batch.")
-    parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=10_000,
+        help="Rows read and written at a time (memory stays flat whatever the input size).",
+    )
+    parser.add_argument(
+        "--progress-every",
+        type=float,
+        default=10.0,
+        help="Seconds between progress lines (rows, docs/s, ETA) on stderr.",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="Hide the progress lines.")
+    parser.add_argument(
+        "--spark",
+        action="store_true",
+        help="Score a Parquet file or folder on Spark (mlflow.pyfunc.spark_udf) into a Parquet "
+        "folder; needs the [spark] extra, Java, and registered models (models:/...).",
+    )
     return parser
 
 
@@ -207,6 +228,10 @@ def predict_main(argv: list[str] | None = None) -> int:
     """
     args = _predict_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.no_progress:
+        logging.getLogger("arnews_ml.tasks.predict").setLevel(logging.INFO)
+    if args.spark:
+        return _predict_spark(args)
     from arnews_ml.inference import load_model
     from arnews_ml.tasks.predict import predict_to_path
 
@@ -220,7 +245,9 @@ def predict_main(argv: list[str] | None = None) -> int:
             id_column=args.id_column,
             encoding=args.encoding,
             batch_size=args.batch_size,
+            chunk_rows=args.chunk_size,
             progress=not args.no_progress,
+            progress_every=args.progress_every,
         )
     except ArnewsError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -235,6 +262,22 @@ def predict_main(argv: list[str] | None = None) -> int:
             f"skipped {summary.n_bad:,} bad rows ({detail}); they carry an 'error' field",
             file=sys.stderr,
         )
+    return 0
+
+
+def _predict_spark(args: argparse.Namespace) -> int:
+    """`arnews-predict --spark`: a Parquet input scored on Spark into a Parquet folder."""
+    if args.output == "-":
+        print("error: --spark writes a Parquet folder: give --output PATH.", file=sys.stderr)
+        return 2
+    try:
+        from arnews_ml.tracking.spark import score_parquet
+
+        n_rows = score_parquet(args.model, args.input, args.output, text_column=args.text_column)
+    except ArnewsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"scored {n_rows:,} rows on Spark -> {args.output}", file=sys.stderr)
     return 0
 
 
