@@ -5,12 +5,14 @@
     arnews-runs --metric test_f1_macro --top 5 --filter "params.classifier = 'logreg'"
     arnews-runs --format markdown                  # also csv, json
     arnews-runs --promote 1a2b3c4d --alias champion
+    arnews-runs --clear-cache                      # empty the local model cache
 
 Runs are listed per task (classifier and topic runs never share a table), ranked by the
 task's metric (validation macro-F1 for classifiers, NPMI for topics; losses, seconds and the
 outlier ratio rank ascending), with the params that differ between the listed runs. Sweep
 parent runs are left out (they summarise their jobs), and so are unfinished runs unless
-``--all-statuses``.
+``--all-statuses``. ``--clear-cache`` empties the local copies of models loaded from
+``models:/`` and ``runs:/`` URIs ($ARNEWS_MODEL_CACHE_DIR, default ~/.cache/arnews_ml/models).
 """
 
 from __future__ import annotations
@@ -189,6 +191,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--name", default=None, help="Registered model name (default: from the run)."
     )
+    parser.add_argument(
+        "--clear-cache",
+        action="store_true",
+        help="Empty the local model cache (copies of models loaded from models:/ and runs:/ "
+        "URIs) and say what that freed; no store needed.",
+    )
     return parser
 
 
@@ -226,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--promote needs --alias, e.g. --alias champion")
     if args.alias and args.promote is None:
         parser.error("--alias goes with --promote RUN_ID_OR_VERSION")
+    if args.clear_cache:
+        if args.promote is not None:
+            parser.error("--clear-cache goes alone, not with --promote")
+        from arnews_ml.tracking.model_cache import clear_model_cache
+
+        print(clear_model_cache().describe())
+        return 0
     try:
         client = open_store(args.tracking_uri)
         if args.promote is not None:
