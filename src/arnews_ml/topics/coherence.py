@@ -2,27 +2,35 @@
 
 Both scores come from counting how often the topic words co-occur in the corpus; the counting is
 shared, so ``evaluate_topics`` (in :mod:`arnews_ml.topics.metrics`) locates the tokens once and
-counts them for both windows. The outlier topic ``-1`` is never scored.
+counts them for every window. The outlier topic ``-1`` is never scored.
 
 Definitions (the choices a reader of the numbers needs to know):
 
-- **Co-occurrence unit.** ``window=None`` counts boolean *documents* (a word pair co-occurs when
-  both words are somewhere in the same document). An integer ``window`` slides a window of that
-  many tokens over each document one token at a time and counts every window as a virtual
-  document; a document shorter than the window is one window. This is gensim's
-  ``p_boolean_sliding_window``: gensim's ``c_npmi`` uses ``window=10``, ``c_v`` uses ``110``.
-  ``npmi_coherence`` defaults to whole documents (robust for short news texts and cheap);
-  pass ``window=10`` for numbers comparable with gensim's ``c_npmi``.
-- **NPMI.** ``log((P(a,b) + eps) / (P(a) P(b))) / -log(P(a,b) + eps)`` as in gensim, except that a
-  pair that never co-occurs scores exactly ``-1`` (the limit of NPMI; gensim's epsilon instead
-  gives ``-1 - log(P(a)P(b)) / log(eps)``, a little above -1) and a pair that co-occurs in every
-  unit scores ``1``.
+- **Co-occurrence unit.** An integer ``window`` slides a window of that many tokens over each
+  document one token at a time and counts every window as a virtual document; a document shorter
+  than the window is one window. This is gensim's ``p_boolean_sliding_window``: gensim's
+  ``c_npmi`` uses ``window=10`` (:data:`NPMI_GENSIM_WINDOW`, the default of
+  :func:`npmi_coherence` and the metric ``npmi``), ``c_v`` uses ``110`` (:data:`CV_WINDOW`).
+  ``window=None`` counts boolean *documents* (a word pair co-occurs when both words are somewhere
+  in the same document): the metric ``npmi_doc``, robust for short news texts and cheap, but not
+  the number other papers report.
+- **NPMI.** ``log((P(a,b) + eps) / (P(a) P(b))) / -log(P(a,b) + eps)`` with ``eps = 1e-12``,
+  exactly as gensim's ``log_ratio_measure(normalize=True)``; so a pair that never co-occurs scores
+  ``-1 - log(P(a)P(b)) / log(eps)`` (a little above -1), as in gensim. One deliberate difference:
+  a pair that co-occurs in every unit scores ``1`` (gensim's formula gives ``-1`` there, 0/0 in
+  the limit); only toy corpora have such pairs.
 - **Topic words.** The first ``top_n`` distinct, non-empty words of each topic (BERTopic pads short
   topics with empty strings; ``(word, score)`` pairs are accepted). Multi-word terms (n-grams such
   as ``"الشرق الاوسط"``) are matched as contiguous token sequences.
 - **Words absent from the corpus** are dropped from their topic before scoring (gensim raises
   instead), counted, and logged as a warning; a topic left with fewer than two words scores NaN and
   is left out of the mean. ``evaluate_topics`` reports the count as ``n_missing_topic_words``.
+
+On topics of single words present in the corpus, ``npmi_coherence`` equals gensim's
+``CoherenceModel(coherence="c_npmi")`` and ``cv_coherence`` its ``coherence="c_v"`` to 1e-6
+(``tests/unit/topics/test_coherence_gensim.py``); the counting here is vectorised (work grows with
+the occurrences of the topic words, not with ``n_tokens * window``), so it is much faster than
+gensim's accumulators and needs no gensim at run time.
 """
 
 from __future__ import annotations
@@ -132,24 +140,55 @@ def _document_counts(occ: _Occurrences) -> tuple[np.ndarray, int]:
 _CHUNK_OCCURRENCES = 20_000  # bounds the memory of one chunk of _window_counts
 
 
-def _window_counts(occ: _Occurrences, window: int) -> tuple[np.ndarray, int]:
-    """Counts over boolean sliding windows without materialising the windows.
+def _window_intervals(
+    occ: _Occurrences, window: int, n_windows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(first, last, word, doc)``: the window starts (per document) in which gensim counts a
+    term present, as intervals sorted by document.
 
-    Window ``s`` of a document (tokens ``s .. s+window-1``) holds a term found at tokens
-    ``start .. end`` when ``end - window + 1 <= s <= start``: every occurrence covers an interval
-    of window starts. Between consecutive interval boundaries the set of terms present is
-    constant, so the windows collapse into weighted segments: ``counts = P.T @ diag(len) @ P``
-    with ``P`` the sparse binary (segment x term) presence matrix. Work and memory grow with the
-    number of occurrences, not with ``n_tokens * window``; documents are processed in chunks.
+    gensim's ``WordOccurrenceAccumulator`` keeps a set of the terms in the current window: the
+    first window's terms, then at each step it removes the token that left on the left and adds
+    the one that entered on the right. A term whose occurrence leaves is therefore marked absent
+    even when another occurrence of it is still inside the window, until its next occurrence
+    enters. We replay exactly these events: an occurrence at tokens ``start .. end`` is *added* at
+    step ``max(end - window + 1, 0)`` and *removed* at step ``start + 1`` (a removal comes before
+    an addition of the same step); a term is present from each addition up to, not including,
+    its next event. Without repeated terms inside a window this is the exact count.
+    """
+    fits = occ.end - occ.start < window  # an n-gram longer than the window fits in none
+    doc, word = occ.doc[fits], occ.word[fits]
+    start, end = occ.start[fits], occ.end[fits]
+    n = len(doc)
+    # Event times: 2*step for removals, 2*step + 1 for additions.
+    ev_doc, ev_word = np.concatenate((doc, doc)), np.concatenate((word, word))
+    ev_time = np.concatenate((2 * np.maximum(end - window + 1, 0) + 1, 2 * (start + 1)))
+    ev_add = np.r_[np.ones(n, dtype=bool), np.zeros(n, dtype=bool)]
+    order = np.lexsort((ev_time, ev_word, ev_doc))
+    ev_doc, ev_word, ev_time, ev_add = ev_doc[order], ev_word[order], ev_time[order], ev_add[order]
+    same_next = np.r_[(ev_doc[1:] == ev_doc[:-1]) & (ev_word[1:] == ev_word[:-1]), False]
+    next_time = np.r_[ev_time[1:], 0]
+    first = (ev_time - 1) // 2
+    last = np.where(same_next, (next_time - 2) // 2, np.iinfo(np.int64).max)
+    last = np.minimum(last, n_windows[ev_doc] - 1)
+    keep = ev_add & (first <= last)
+    return first[keep], last[keep], ev_word[keep], ev_doc[keep]
+
+
+def _window_counts(occ: _Occurrences, window: int) -> tuple[np.ndarray, int]:
+    """Counts over boolean sliding windows (gensim's) without materialising the windows.
+
+    Every term is present over intervals of window starts (:func:`_window_intervals`). Between
+    consecutive interval boundaries the set of terms present is constant, so the windows collapse
+    into weighted segments: ``counts = P.T @ diag(len) @ P`` with ``P`` the sparse binary
+    (segment x term) presence matrix. Work and memory grow with the number of occurrences, not
+    with ``n_tokens * window``; documents are processed in chunks.
     """
     n_words = len(occ.words)
     counts = np.zeros((n_words, n_words), dtype=np.float64)
     n_windows = np.maximum(occ.doc_lengths - window + 1, 1)
     window_offset = np.concatenate(([0], np.cumsum(n_windows)))
-    first = window_offset[occ.doc] + np.maximum(occ.end - window + 1, 0)
-    last = window_offset[occ.doc] + np.minimum(occ.start, n_windows[occ.doc] - 1)
-    keep = first <= last  # an n-gram longer than the window fits in none
-    first, stop, word, doc = first[keep], last[keep] + 1, occ.word[keep], occ.doc[keep]
+    first, last, word, doc = _window_intervals(occ, window, n_windows)
+    first, stop = window_offset[doc] + first, window_offset[doc] + last + 1
     # Chunk boundaries fall between documents, so no segment straddles two chunks.
     marks = np.arange(_CHUNK_OCCURRENCES, len(doc), _CHUNK_OCCURRENCES)
     cuts = np.unique(np.searchsorted(doc, doc[marks], side="left"))
@@ -234,7 +273,6 @@ def _npmi_matrix(counts: np.ndarray, n_units: int, eps: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         pmi = np.log((joint + eps) / np.outer(single, single))
         npmi = pmi / -np.log(joint + eps)
-    npmi[counts == 0] = -1.0
     npmi[joint >= 1.0] = 1.0  # both words in every unit: perfect association (0/0 otherwise)
     np.fill_diagonal(npmi, 1.0)
     absent = single == 0
@@ -310,7 +348,7 @@ def npmi_coherence(
     *,
     vocabulary: Sequence[str] | Mapping[str, int] | None = None,
     top_n: int = 10,
-    window: int | None = None,
+    window: int | None = NPMI_GENSIM_WINDOW,
     eps: float = 1e-12,
 ) -> tuple[float, list[float]]:
     """NPMI coherence of each topic's top words against a reference corpus.
@@ -324,8 +362,9 @@ def npmi_coherence(
             a sparse doc-term matrix of shape (n_docs, n_terms) with ``vocabulary``.
         vocabulary: Column terms of a doc-term matrix (list, or a ``{term: column}`` mapping).
         top_n: Words per topic.
-        window: ``None`` counts whole documents; an int counts sliding windows of that many tokens
-            (gensim's ``c_npmi`` uses 10). Needs token lists.
+        window: Sliding window in tokens (10: gensim's ``c_npmi``, the metric ``npmi``); ``None``
+            counts whole documents (the metric ``npmi_doc``, the only choice for a doc-term
+            matrix).
         eps: Smoothing inside the logarithms, as in gensim.
 
     Returns:

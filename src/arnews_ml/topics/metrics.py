@@ -284,7 +284,7 @@ def evaluate_topics(
     vocabulary: Sequence[str] | Mapping[str, int] | None = None,
     top_n: int = 10,
     diversity_top_n: int = 25,
-    npmi_window: int | None = None,
+    npmi_window: int | None = NPMI_GENSIM_WINDOW,
     cv_window: int | None = CV_WINDOW,
     doc_topics: Sequence[int] | None = None,
     outlier_ratio: float | None = None,
@@ -293,9 +293,11 @@ def evaluate_topics(
 ) -> dict[str, float]:
     """The topic metrics logged for every model: coherence, diversity, counts.
 
-    Tokens are located once and counted for both windows. With a doc-term matrix instead of token
-    lists, ``c_v`` falls back to whole documents (there are no positions to slide over) and a
-    warning says so.
+    ``npmi`` is the standard NPMI coherence (gensim's ``c_npmi``: boolean sliding windows of 10
+    tokens), ``npmi_doc`` the same measure over whole documents, ``c_v`` gensim's ``c_v``
+    (110-token windows). Tokens are located once and counted for each window. With a doc-term
+    matrix instead of token lists there are no positions to slide over: ``npmi`` and ``c_v``
+    fall back to whole documents and a warning says so.
 
     Args:
         topic_words: ``{topic_id: words}``; topic -1 is ignored everywhere.
@@ -303,7 +305,7 @@ def evaluate_topics(
         vocabulary: Column terms of a doc-term matrix.
         top_n: Words per topic for the coherences (10).
         diversity_top_n: Words per topic for ``topic_diversity`` (25).
-        npmi_window: Co-occurrence window for ``npmi`` (None = whole documents).
+        npmi_window: Sliding window for ``npmi`` (10, gensim's ``c_npmi``).
         cv_window: Sliding window for ``c_v`` (110).
         doc_topics: Topic per document; gives ``outlier_ratio`` when that is not passed.
         outlier_ratio: Share of documents in topic -1, if known.
@@ -311,24 +313,30 @@ def evaluate_topics(
         eps: Smoothing inside the NPMI logarithms.
 
     Returns:
-        ``npmi``, ``c_v``, ``topic_diversity``, ``n_topics``, ``n_missing_topic_words`` and, when
-        known, ``outlier_ratio`` and ``fit_seconds``.
+        ``npmi``, ``npmi_doc``, ``c_v``, ``topic_diversity``, ``n_topics``,
+        ``n_missing_topic_words`` and, when known, ``outlier_ratio`` and ``fit_seconds``.
     """
     lists, words, index = _prepare(topic_words, top_n)
     matrix = sp.issparse(docs_tokens)
-    if matrix and cv_window is not None:
-        logger.warning("c_v_window=None reason='a doc-term matrix has no token positions'")
-        cv_window = None
+    if matrix and (npmi_window is not None or cv_window is not None):
+        logger.warning(
+            "npmi_window=None c_v_window=None reason='a doc-term matrix has no token positions'"
+        )
+        npmi_window = cv_window = None
     located = None if matrix else _locate(words, docs_tokens)
-    counts, n_units = _cooccurrence(words, docs_tokens, vocabulary, npmi_window, located)
-    present, n_missing = _present_indices(lists, index, np.diag(counts))
-    npmi = _nanmean(_npmi_scores(_npmi_matrix(counts, n_units, eps), present))
-    if cv_window != npmi_window:
-        counts, n_units = _cooccurrence(words, docs_tokens, vocabulary, cv_window, located)
-    c_v = _nanmean(_cv_scores(_npmi_matrix(counts, n_units, eps), present))
+    present: list[np.ndarray] | None = None
+    n_missing = 0
+    matrices: dict[int | None, np.ndarray] = {}
+    for window in dict.fromkeys((None, npmi_window, cv_window)):
+        counts, n_units = _cooccurrence(words, docs_tokens, vocabulary, window, located)
+        if present is None:  # whole documents: a word is missing when no document holds it
+            present, n_missing = _present_indices(lists, index, np.diag(counts))
+        matrices[window] = _npmi_matrix(counts, n_units, eps)
+    assert present is not None
     metrics = {
-        "npmi": npmi,
-        "c_v": c_v,
+        "npmi": _nanmean(_npmi_scores(matrices[npmi_window], present)),
+        "npmi_doc": _nanmean(_npmi_scores(matrices[None], present)),
+        "c_v": _nanmean(_cv_scores(matrices[cv_window], present)),
         "topic_diversity": topic_diversity(topic_words, diversity_top_n),
         "n_topics": float(len(lists)),
         "n_missing_topic_words": float(n_missing),
@@ -350,6 +358,7 @@ def score_topic_model(
     *,
     runs: Sequence[Any] = (),
     stability_top_n: int = 10,
+    doc_topics: Sequence[int] | np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every metric of a fitted topic model, whatever its backend, on its own analyzer's tokens.
 
@@ -357,30 +366,39 @@ def score_topic_model(
         model: A fitted :class:`~arnews_ml.topics.model.TopicModel` (any object with its fitted
             attributes: ``vectorizer_``, ``topic_words_``, ``topics_``, ``outlier_ratio_``,
             ``fit_seconds_``, ``embed_seconds_``, ``top_words()`` and ``seed``).
-        topic_texts: The texts it was fitted on, length n.
+        topic_texts: The texts it was fitted on, length n; with ``doc_topics``, the whole
+            corpus it assigned (a model fitted on a sample is scored on every document).
         labels: Gold labels per document (lists), length n; adds label alignment.
         runs: The same model fitted with other seeds; adds stability across ``model`` and
             ``runs`` and each run's topic count.
         stability_top_n: Words per topic compared for stability.
+        doc_topics: Topic of every document of ``topic_texts`` (see
+            :func:`arnews_ml.topics.assign.assign_topics`); default: the fit's ``topics_``.
 
     Returns:
-        ``npmi``, ``c_v``, ``topic_diversity``, ``n_topics``, ``n_missing_topic_words``,
+        ``npmi``, ``npmi_doc``, ``c_v``, ``topic_diversity``, ``n_topics``, ``n_missing_topic_words``,
         ``outlier_ratio``, ``fit_seconds``, ``embed_seconds``; ``label_nmi`` and ``label_ari``
         when ``labels`` has any label; with ``runs``, ``stability_overlap``, ``stability_min``,
         ``stability_matched_overlap``, ``n_runs`` and ``n_topics_seed_<seed>`` per run.
     """
     analyzer = model.vectorizer_.build_analyzer()
     tokens = [analyzer(doc) for doc in topic_texts]
+    assigned = model.topics_ if doc_topics is None else topic_id_array(doc_topics)
+    if len(assigned) != len(tokens):
+        raise DataError(
+            f"{len(tokens)} texts but {len(assigned)} topics; pass doc_topics with one topic "
+            "per text (a model fitted on a sample: the topics assign_topics gave every text)."
+        )
     metrics = evaluate_topics(
         model.topic_words_,
         tokens,
-        doc_topics=model.topics_,
-        outlier_ratio=model.outlier_ratio_,
+        doc_topics=assigned,
+        outlier_ratio=model.outlier_ratio_ if doc_topics is None else None,
         fit_seconds=model.fit_seconds_,
     )
     metrics["embed_seconds"] = float(model.embed_seconds_)
     if labels is not None and any(len(x) for x in labels):
-        alignment = label_alignment(model.topics_, labels)
+        alignment = label_alignment(assigned, labels)
         metrics["label_nmi"] = float(alignment["label_nmi"])
         metrics["label_ari"] = float(alignment["label_ari"])
     if runs:

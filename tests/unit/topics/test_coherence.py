@@ -32,8 +32,11 @@ ARABIC_DOCS = [
 ]
 
 
+EPS = 1e-12  # gensim's EPSILON
+
+
 def npmi_by_hand(joint: float, p_a: float, p_b: float) -> float:
-    return math.log(joint / (p_a * p_b)) / -math.log(joint)
+    return math.log((joint + EPS) / (p_a * p_b)) / -math.log(joint + EPS)
 
 
 # --- NPMI ---------------------------------------------------------------------------------------
@@ -41,21 +44,27 @@ def npmi_by_hand(joint: float, p_a: float, p_b: float) -> float:
 
 def test_npmi_hand_checked_pairs():
     # a,b: together in 2 of 4 docs, each in 2 -> log(0.5 / 0.25) / -log(0.5) = 1.
-    assert npmi_coherence([["a", "b"]], DOCS)[0] == pytest.approx(1.0)
-    # a,e never co-occur -> -1 exactly (gensim's epsilon would give a little more).
-    assert npmi_coherence([["a", "e"]], DOCS)[0] == -1.0
+    # (whole documents: window=None, the metric npmi_doc)
+    assert npmi_coherence([["a", "b"]], DOCS, window=None)[0] == pytest.approx(1.0)
+    # a,e never co-occur -> gensim's epsilon: log(eps / (1/2 * 1/4)) / -log(eps), a bit above -1.
+    never = math.log(EPS / (0.5 * 0.25)) / -math.log(EPS)
+    assert -0.93 < never < -0.92
+    assert npmi_coherence([["a", "e"]], DOCS, window=None)[0] == pytest.approx(never, abs=1e-12)
     # a,c: together in 1 of 4, each in 2: P(a,c) = 1/4 = P(a)P(c) -> independent -> 0.
-    assert npmi_coherence([["a", "c"]], DOCS)[0] == pytest.approx(0.0, abs=1e-9)
+    assert npmi_coherence([["a", "c"]], DOCS, window=None)[0] == pytest.approx(0.0, abs=1e-9)
     # e,y: together in 1 of 4, each in 1: log(0.25 / 0.0625) / -log(0.25) = 1.
     assert npmi_by_hand(0.25, 0.25, 0.25) == pytest.approx(1.0)
-    assert npmi_coherence([["e", "y"]], DOCS)[0] == pytest.approx(1.0)
+    assert npmi_coherence([["e", "y"]], DOCS, window=None)[0] == pytest.approx(1.0)
+    # Every document is shorter than gensim's 10-token window: the default is the same here.
+    assert npmi_coherence([["a", "e"]], DOCS)[0] == pytest.approx(never, abs=1e-12)
 
 
 def test_npmi_topic_mean_over_pairs_then_over_topics():
-    # [a,b,c]: pairs ab = 1, ac = 0, bc = 0 -> 1/3.  [a,e]: -1.  Model: (1/3 - 1) / 2 = -1/3.
+    # [a,b,c]: pairs ab = 1, ac = 0, bc = 0 -> 1/3.  [a,e]: never (~ -0.92).
+    never = math.log(EPS / (0.5 * 0.25)) / -math.log(EPS)
     mean, per_topic = npmi_coherence({0: ["a", "b", "c"], 1: ["a", "e"]}, DOCS)
-    assert per_topic == pytest.approx([1 / 3, -1.0], abs=1e-9)
-    assert mean == pytest.approx(-1 / 3, abs=1e-9)
+    assert per_topic == pytest.approx([1 / 3, never], abs=1e-9)
+    assert mean == pytest.approx((1 / 3 + never) / 2, abs=1e-9)
 
 
 def test_npmi_top_n_outlier_topic_and_bertopic_pairs():
@@ -73,11 +82,13 @@ def test_npmi_sliding_window_hand_checked():
     # window=2 gives 8 windows: ab bc | ab bd | cd dx | ex xy.
     # a in 2, b in 4, a&b in 2 -> log((2/8) / ((2/8)(4/8))) / -log(2/8) = log 2 / log 4 = 0.5.
     assert npmi_coherence([["a", "b"]], DOCS, window=2)[0] == pytest.approx(0.5)
-    # a and c share document 0 but never a 2-token window -> -1.
-    assert npmi_coherence([["a", "c"]], DOCS, window=2)[0] == -1.0
+    # a and c share document 0 but never a 2-token window -> about -1 (gensim's epsilon).
+    # a in 2 windows, c in 2, never together: log(eps / (2/8 * 2/8)) / -log(eps).
+    never = math.log(EPS / (0.25 * 0.25)) / -math.log(EPS)
+    assert npmi_coherence([["a", "c"]], DOCS, window=2)[0] == pytest.approx(never, abs=1e-12)
     # A window larger than every document is the document itself.
     assert npmi_coherence([["a", "c"]], DOCS, window=50)[0] == pytest.approx(
-        npmi_coherence([["a", "c"]], DOCS)[0]
+        npmi_coherence([["a", "c"]], DOCS, window=None)[0]
     )
 
 
@@ -100,23 +111,42 @@ def test_absent_words_are_dropped_and_reported(caplog):
 
 
 def _brute_force_npmi(topic: list[str], docs: list[list[str]], window: int) -> float:
+    """gensim's counting replayed window by window: a set of the terms in the current window;
+    at each step the terms whose occurrence starts at the token that left are removed (even if
+    another occurrence is still inside), those whose occurrence ends at the token that entered
+    are added."""
     windows = []
     for doc in docs:
-        n = max(len(doc) - window + 1, 1)
-        windows.extend(doc[s : s + window] for s in range(n))
 
-    def has(win: list[str], term: str) -> bool:
-        parts = term.split()
-        return any(win[i : i + len(parts)] == parts for i in range(len(win)))
+        def at(i: int, term: str, doc: list[str] = doc) -> bool:
+            parts = term.split()
+            return doc[i : i + len(parts)] == parts
+
+        def ends_at(j: int, term: str) -> bool:
+            k = len(term.split())
+            return j - k + 1 >= 0 and at(j - k + 1, term)
+
+        first = doc[:window]
+        state = {
+            t
+            for t in topic
+            if any(first[i : i + len(t.split())] == t.split() for i in range(len(first)))
+        }
+        windows.append(set(state))
+        for s in range(1, max(len(doc) - window + 1, 1)):
+            state -= {t for t in topic if at(s - 1, t)}
+            state |= {t for t in topic if ends_at(s + window - 1, t) and len(t.split()) <= window}
+            windows.append(set(state))
+
+    def has(win: set[str], term: str) -> bool:
+        return term in win
 
     n = len(windows)
     present = {t: {i for i, w in enumerate(windows) if has(w, t)} for t in topic}
     scores = []
     for a, b in combinations([t for t in topic if present[t]], 2):
         joint = len(present[a] & present[b])
-        if joint == 0:
-            scores.append(-1.0)
-        elif joint == n:
+        if joint == n:
             scores.append(1.0)
         else:
             scores.append(npmi_by_hand(joint / n, len(present[a]) / n, len(present[b]) / n))
@@ -141,18 +171,18 @@ def test_doc_term_matrix_gives_the_same_as_tokens():
     )
     counts = sp.csr_matrix((np.full(len(rows), 2.0), (rows, cols)), shape=(4, len(vocabulary)))
     topics = {0: ["a", "b", "c"], 1: ["a", "e", "y"]}
-    _, from_tokens = npmi_coherence(topics, DOCS)
-    _, from_matrix = npmi_coherence(topics, counts, vocabulary=vocabulary)
+    _, from_tokens = npmi_coherence(topics, DOCS, window=None)
+    _, from_matrix = npmi_coherence(topics, counts, vocabulary=vocabulary, window=None)
     assert from_matrix == pytest.approx(from_tokens)
     mapping = {w: i for i, w in enumerate(vocabulary)}
-    _, from_mapping = npmi_coherence(topics, counts, vocabulary=mapping)
+    _, from_mapping = npmi_coherence(topics, counts, vocabulary=mapping, window=None)
     assert from_mapping == pytest.approx(from_tokens)
     with pytest.raises(ConfigError, match="token sequences"):
-        npmi_coherence(topics, counts, vocabulary=vocabulary, window=10)
+        npmi_coherence(topics, counts, vocabulary=vocabulary)  # the default window is 10
     with pytest.raises(ConfigError, match="vocabulary"):
-        npmi_coherence(topics, counts)
+        npmi_coherence(topics, counts, window=None)
     with pytest.raises(DataError, match="columns"):
-        npmi_coherence(topics, counts, vocabulary=vocabulary[:3])
+        npmi_coherence(topics, counts, vocabulary=vocabulary[:3], window=None)
 
 
 def test_bad_inputs_are_named():

@@ -144,6 +144,7 @@ def test_evaluate_topics_reports_every_metric():
     topics = {-1: ["a", "x"], 0: ["a", "b", "c"], 1: ["e", "y", "x"]}
     metrics = evaluate_topics(topics, DOCS, doc_topics=[0, 0, 1, -1], fit_seconds=1.5)
     assert metrics["npmi"] == pytest.approx(npmi_coherence(topics, DOCS)[0])
+    assert metrics["npmi_doc"] == pytest.approx(npmi_coherence(topics, DOCS, window=None)[0])
     assert metrics["c_v"] == pytest.approx(cv_coherence(topics, DOCS)[0])
     assert metrics["topic_diversity"] == 1.0
     assert metrics["n_topics"] == 2
