@@ -42,6 +42,7 @@ def test_kmeans_topics_run_logs_metrics_artifacts_and_model(store: str, tmp_path
     m = result.metrics
     for name in [
         "npmi",
+        "npmi_doc",
         "c_v",
         "topic_diversity",
         "n_topics",
@@ -87,6 +88,40 @@ def test_kmeans_topics_run_logs_metrics_artifacts_and_model(store: str, tmp_path
     expected = bundle.predict_frame(NEW_ARTICLES)
     pd.testing.assert_frame_equal(registered.predict_frame(NEW_ARTICLES), expected)
     assert list(expected.columns) == ["topic", "topic_label", "topic_score"]
+
+
+@pytest.mark.parametrize("option", ["nmf", "bertopic_kmeans"])
+def test_fit_on_a_sample_assigns_and_logs_every_document(store: str, tmp_path: Path, option):
+    cfg = compose(
+        "topics",
+        [
+            f"topic_model={option}",
+            "topic_model.fit_sample=300",
+            "topic_model.assign_chunk_size=256",
+            "analysis.html=false",
+            "tracking.registered_model=null",
+            f"paths.output_dir={tmp_path / 'run'}",
+        ],
+    )
+    result = fit_topics(cfg)
+    m = result.metrics
+    assert (m["n_fit_docs"], m["n_assigned_docs"]) == (300, 700)
+    assert m["assign_seconds"] >= 0 and m["label_nmi"] > 0.2
+    path = result.output_dir / "document_topics.parquet"
+    docs = pd.read_parquet(path)
+    assert len(docs) == 1000 and docs["id"].is_unique
+    assert docs["topic"].isin(result.topic_table["topic"]).all()
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(path).metadata.num_row_groups == 4  # written in chunks of 256
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=store)
+    run = client.get_run(result.run_id)
+    assert run.data.metrics["n_fit_docs"] == 300
+    assert run.data.metrics["n_assigned_docs"] == 700
+    assert "document_topics.parquet" in [a.path for a in client.list_artifacts(result.run_id)]
 
 
 def test_lda_and_nmf_baselines_are_scored_the_same_way(store: str, tmp_path: Path):

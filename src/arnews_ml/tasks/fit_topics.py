@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from arnews_ml.config import instantiate, to_container
@@ -25,6 +27,12 @@ from arnews_ml.tasks.context import RunContext
 from arnews_ml.tasks.tracked_run import log_corpus_inputs, quality_first, tracked_run
 from arnews_ml.text.cleaner import TextCleaner
 from arnews_ml.topics import analysis, plots
+from arnews_ml.topics.assign import (
+    DEFAULT_CHUNK_SIZE,
+    DocumentTopicsWriter,
+    assign_topics,
+    sample_indices,
+)
 from arnews_ml.topics.backend import VocabularyOptions
 from arnews_ml.topics.metrics import TOPIC_LABEL_TABLE_FILE, score_topic_model, topic_label_table
 from arnews_ml.topics.model import TopicModel
@@ -45,7 +53,7 @@ METRICS_FILE = "topic_metrics.json"
 #: Keys of a `topic_model` config that are the TopicModel's own settings (beside the vocabulary's);
 #: the rest is the backend's options, built from the node's `_target_`.
 _MODEL_KEYS = ("top_n_words", "label_map", "label_words")
-_RUN_KEYS = ("seed", "seeds")
+_RUN_KEYS = ("seed", "seeds", "fit_sample", "assign_chunk_size")
 
 
 @dataclass
@@ -122,27 +130,51 @@ def prepare_topic_texts(
     return topic_texts, embed_texts, cleaner
 
 
+def _assign_corpus(
+    out: Path,
+    cfg: Any,
+    model: TopicModel,
+    frame: pd.DataFrame,
+    texts: tuple[list[str], list[str]],
+    fitted: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, Path]:
+    """Topic of every document (the fit's for the sample, ``transform`` for the rest, in
+    chunks), written chunk by chunk to the document-topic Parquet file."""
+    path = out / analysis.DOCUMENT_TOPICS_FILE
+    chunk_size = cfg.topic_model.get("assign_chunk_size") or DEFAULT_CHUNK_SIZE
+    with DocumentTopicsWriter(path) as writer:
+
+        def write(start: int, stop: int, topics: np.ndarray, scores: np.ndarray) -> None:
+            rows = frame.iloc[start:stop]
+            writer.write(
+                analysis.document_topics_frame(
+                    rows["id"].tolist(),
+                    rows["date"],
+                    rows["source"].tolist(),
+                    rows["labels"].tolist(),
+                    topics,
+                    scores,
+                    topic_labels=model.topic_labels_,
+                )
+            )
+
+        topics, scores = assign_topics(
+            model, texts[0], texts[1], fitted=fitted, chunk_size=int(chunk_size), on_chunk=write
+        )
+    return topics, scores, path
+
+
 def _analysis_artifacts(
-    out: Path, cfg: Any, model: TopicModel, frame: pd.DataFrame, html: bool
+    out: Path, cfg: Any, model: TopicModel, frame: pd.DataFrame, topics: np.ndarray, html: bool
 ) -> list[Path]:
     labels = model.topic_labels_
     top_k = int(cfg.analysis.top_k)
     paths: list[Path] = []
-    docs = analysis.document_topics_frame(
-        frame["id"].tolist(),
-        frame["date"],
-        frame["source"].tolist(),
-        frame["labels"].tolist(),
-        model.topics_,
-        model.scores_,
-        topic_labels=labels,
-    )
-    paths.append(analysis.write_document_topics(docs, out / analysis.DOCUMENT_TOPICS_FILE))
 
     charts: list[tuple[pd.DataFrame, str, str, str, bool]] = []
     if frame["date"].notna().any():
         over_time = analysis.topics_over_time(
-            model.topics_, frame["date"], freq=cfg.analysis.time_bin, topic_labels=labels
+            topics, frame["date"], freq=cfg.analysis.time_bin, topic_labels=labels
         )
         charts.append(
             (
@@ -155,7 +187,7 @@ def _analysis_artifacts(
         )
     if (frame["source"] != "").any():
         per_source = analysis.topics_per_group(
-            model.topics_, frame["source"].tolist(), topic_labels=labels, group_name="source"
+            topics, frame["source"].tolist(), topic_labels=labels, group_name="source"
         )
         charts.append(
             (
@@ -168,7 +200,7 @@ def _analysis_artifacts(
         )
     if frame["labels"].map(len).any():
         per_label = analysis.topics_per_group(
-            model.topics_, frame["labels"].tolist(), topic_labels=labels, group_name="label"
+            topics, frame["labels"].tolist(), topic_labels=labels, group_name="label"
         )
         charts.append(
             (
@@ -196,10 +228,14 @@ def fit_topics(
     """Fit, evaluate, analyse, save and log a topic model as the `topics` config says.
 
     Steps: load and validate the corpus; learn boilerplate; embed the lightly cleaned text
-    (cached when the embedder allows); fit the topic model once per seed; score every model
-    (npmi, c_v, topic_diversity, n_topics, outlier_ratio, fit_seconds; label_nmi/label_ari
-    when the corpus has labels; stability across seeds); write the topic table, document-topic
-    assignments and topics over time / per source / per label; save the bundle and log it.
+    (cached when the embedder allows); fit the topic model once per seed, on every document or,
+    with ``topic_model.fit_sample=N``, on a seeded sample of N documents; assign every document
+    its topic (the fit's, or the fitted model's ``transform`` in chunks of
+    ``topic_model.assign_chunk_size``), written chunk by chunk to the document-topic Parquet
+    file; score the model on the whole corpus (npmi, npmi_doc, c_v, topic_diversity, n_topics,
+    outlier_ratio, fit_seconds, n_fit_docs, n_assigned_docs, assign_seconds; label_nmi/label_ari
+    when the corpus has labels; stability across seeds); write the topic table and topics over
+    time / per source / per label; save the bundle and log it.
 
     Args:
         cfg: A composed `topics` config.
@@ -235,21 +271,35 @@ def fit_topics(
         if cfg.cache.enabled and getattr(embedder, "cacheable", False):
             cached = CachedEmbedder(embedder, EmbeddingCache(cfg.cache.dir))
 
+        fitted = sample_indices(len(frame), cfg.topic_model.get("fit_sample"), int(cfg.seed))
+        fit_texts = [topic_texts[i] for i in fitted]
+        fit_embed_texts = [embed_texts[i] for i in fitted]
         runs: list[TopicModel] = []
         for seed in seeds:
             model = build_topic_model(
                 cfg, cached if cached is not None else embedder, seed, cleaner
             )
-            log.info("fitting topic model seed=%d documents=%d", seed, len(topic_texts))
-            runs.append(model.fit(topic_texts, embed_texts))
+            log.info(
+                "fitting topic model seed=%d documents=%d of %d",
+                seed, len(fitted), len(topic_texts),
+            )  # fmt: skip
+            runs.append(model.fit(fit_texts, fit_embed_texts))
         model = runs[0]
+        started = time.perf_counter()
+        topics, _, doc_topics_path = _assign_corpus(
+            out, cfg, model, frame, (topic_texts, embed_texts), fitted
+        )
+        assign_seconds = time.perf_counter() - started
 
         labels = frame["labels"].tolist()
-        metrics = score_topic_model(model, topic_texts, labels, runs=runs[1:])
+        metrics = score_topic_model(model, topic_texts, labels, runs=runs[1:], doc_topics=topics)
+        metrics["n_fit_docs"] = float(len(fitted))
+        metrics["n_assigned_docs"] = float(len(frame) - len(fitted))
+        metrics["assign_seconds"] = assign_seconds
         tracker.log_params({"n_docs": len(frame)})
-        artifacts: list[Path] = []
+        artifacts: list[Path] = [doc_topics_path]
         if "label_nmi" in metrics:
-            table = topic_label_table(model.topics_, labels, model.topic_labels_)
+            table = topic_label_table(topics, labels, model.topic_labels_)
             table.to_csv(out / TOPIC_LABEL_TABLE_FILE, encoding="utf-8-sig")
             artifacts.append(out / TOPIC_LABEL_TABLE_FILE)
         if cached is not None:
@@ -260,7 +310,7 @@ def fit_topics(
         topic_table.to_csv(out / TOPIC_TABLE_FILE, index=False, encoding="utf-8-sig")
         (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
         artifacts += [out / TOPIC_TABLE_FILE, out / METRICS_FILE]
-        artifacts += _analysis_artifacts(out, cfg, model, frame, bool(cfg.analysis.html))
+        artifacts += _analysis_artifacts(out, cfg, model, frame, topics, bool(cfg.analysis.html))
         for path in artifacts:
             tracker.log_artifact(path)
 
@@ -299,16 +349,22 @@ def format_topics_result(result: TopicsResult, head: int = 10) -> str:
         "n_topics",
         "outlier_ratio",
         "npmi",
+        "npmi_doc",
         "c_v",
         "topic_diversity",
         "label_nmi",
         "label_ari",
         "stability_overlap",
         "fit_seconds",
+        "n_fit_docs",
+        "n_assigned_docs",
+        "assign_seconds",
     ]
     lines = [f"run id           {result.run_id}"]
     lines += [
-        f"{k:<16} {m[k]:.4f}" if k != "n_topics" else f"{k:<16} {int(m[k])}" for k in keys if k in m
+        f"{k:<16} {m[k]:.4f}" if not k.startswith("n_") else f"{k:<16} {int(m[k])}"
+        for k in keys
+        if k in m
     ]
     lines.append("topics (id, size, label, top words):")
     for row in result.topic_table.head(head).itertuples(index=False):

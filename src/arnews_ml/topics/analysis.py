@@ -29,6 +29,7 @@ __all__ = [
     "TOPICS_PER_SOURCE_FILE",
     "as_group_lists",
     "document_topics_frame",
+    "document_topics_table",
     "read_document_topics",
     "topic_id_array",
     "topic_name",
@@ -295,21 +296,11 @@ def document_topics_frame(
     return frame
 
 
-def write_document_topics(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write the document-topic table to Parquet with a fixed schema (``labels`` as list<string>).
-
-    The file is written beside its destination and renamed into place, so a reader never sees a
-    half-written file.
-
-    Args:
-        frame: Output of :func:`document_topics_frame`.
-        path: Destination ``.parquet`` file; its folder is created.
-
-    Returns:
-        The written path.
-    """
+def document_topics_table(frame: pd.DataFrame) -> Any:
+    """The document-topic frame as a ``pyarrow.Table`` of the fixed schema (``labels`` as
+    list<string>): what :func:`write_document_topics` writes, one chunk of what
+    :class:`arnews_ml.topics.assign.DocumentTopicsWriter` writes."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     missing = [c for c in DOCUMENT_TOPICS_COLUMNS if c not in frame.columns]
     if missing:
@@ -333,7 +324,26 @@ def write_document_topics(frame: pd.DataFrame, path: str | os.PathLike[str]) -> 
     }
     if "topic_label" in frame.columns:
         arrays["topic_label"] = pa.array(frame["topic_label"].astype(str).tolist(), pa.string())
-    table = pa.table(arrays)
+    return pa.table(arrays)
+
+
+def write_document_topics(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write the document-topic table to Parquet with a fixed schema (``labels`` as list<string>).
+
+    The file is written beside its destination and renamed into place, so a reader never sees a
+    half-written file. For a corpus assigned in chunks, see
+    :class:`arnews_ml.topics.assign.DocumentTopicsWriter`.
+
+    Args:
+        frame: Output of :func:`document_topics_frame`.
+        path: Destination ``.parquet`` file; its folder is created.
+
+    Returns:
+        The written path.
+    """
+    import pyarrow.parquet as pq
+
+    table = document_topics_table(frame)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
