@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ArnewsError", "ArtifactError", "ConfigError", "DataError", "DependencyError"]
+__all__ = ["ArnewsError", "ArtifactError", "ConfigError", "DataError", "DependencyError", "TrackingError"]
 
 
 class ArnewsError(Exception):
@@ -23,3 +23,7 @@ class ArtifactError(ArnewsError, RuntimeError):
 
 class DependencyError(ArnewsError, ImportError):
     """An optional dependency or a model's weights are not available (says how to get them)."""
+
+
+class TrackingError(ArnewsError, RuntimeError):
+    """The tracking store cannot take a run's records (locked, unreachable); says what to do."""

@@ -44,6 +44,7 @@ from arnews_ml.tracking.base import (
     package_version,
     truncate_params,
 )
+from arnews_ml.tracking.lock_retry import LockRetryingClient, retry_when_locked
 from arnews_ml.tracking.model_logging import (
     DEFAULT_INPUT_EXAMPLE,
     PYFUNC_MODEL_FILE,
@@ -116,7 +117,7 @@ class MlflowTracker(Tracker):
             self.artifact_root = str(artifact_root)
         else:
             self.artifact_root = Path(artifact_root).expanduser().absolute().as_uri()
-        self._client: MlflowClient | None = None
+        self._client: LockRetryingClient | None = None
         self._experiment_id: str | None = None
         self._stack: list[str] = []
         self._truncated: dict[str, set[str]] = {}
@@ -134,10 +135,10 @@ class MlflowTracker(Tracker):
                     tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
                 )
                 # first use creates (or migrates) the store: one process at a time
-                client.search_experiments(max_results=1)
-                client.search_registered_models(max_results=1)
-            self._client = client
-        return self._client
+                retry_when_locked(client.search_experiments, max_results=1)
+                retry_when_locked(client.search_registered_models, max_results=1)
+            self._client = LockRetryingClient(client)
+        return self._client  # type: ignore[return-value]
 
     @property
     def active_run_id(self) -> str | None:
@@ -167,7 +168,8 @@ class MlflowTracker(Tracker):
             # as MLflow itself records nesting
             all_tags[TAG_PARENT_RUN_ID] = parent_run_id
         with _scoped_tracking_uri(self.tracking_uri):
-            run = mlflow.start_run(
+            run = retry_when_locked(
+                mlflow.start_run,
                 run_name=run_name,
                 experiment_id=self.experiment_id,
                 tags=all_tags,
@@ -193,7 +195,7 @@ class MlflowTracker(Tracker):
         active = mlflow.active_run()
         if active is not None and active.info.run_id == run_id:
             with _scoped_tracking_uri(self.tracking_uri):
-                mlflow.end_run(status=status)
+                retry_when_locked(mlflow.end_run, status=status)
         else:  # the fluent stack was changed behind our back: end ours explicitly
             self.client.set_terminated(run_id, status=status)
         log.info("mlflow run ended run_id=%s status=%s", run_id, status)
