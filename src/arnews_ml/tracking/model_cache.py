@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 MODEL_CACHE_DIR_ENV = "ARNEWS_MODEL_CACHE_DIR"
 #: The package's cache root, shared with the embedding cache (``arnews_ml.embed.cache``).
 CACHE_DIR_ENV = "ARNEWS_CACHE_DIR"
-#: The size cap in bytes (a number, optionally with a K, M or G suffix: powers of 1024).
+#: The size cap in bytes (a number, optionally with K, M or G: powers of 1024; 0: no cap).
 MODEL_CACHE_MAX_BYTES_ENV = "ARNEWS_MODEL_CACHE_MAX_BYTES"
 DEFAULT_MAX_BYTES = 2 * 1024**3
 """The default size cap: 2 GiB."""
@@ -97,7 +97,7 @@ def max_bytes_from_env() -> int:
     if match is None:
         raise ConfigError(
             f"{MODEL_CACHE_MAX_BYTES_ENV}={raw!r} is not a size. Give bytes or a number with "
-            f"K, M or G, e.g. {MODEL_CACHE_MAX_BYTES_ENV}=2G (the default) or 500M."
+            f"K, M or G, e.g. {MODEL_CACHE_MAX_BYTES_ENV}=2G (the default) or 500M; 0: no cap."
         )
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
@@ -145,8 +145,8 @@ class ModelCache:
 
     Args:
         root: The cache folder; default :func:`default_model_cache_dir`.
-        max_bytes: The size cap; default ``$ARNEWS_MODEL_CACHE_MAX_BYTES``, else 2 GiB. A copy
-            larger than the cap is still kept while it is the one being loaded.
+        max_bytes: The size cap (0: none); default ``$ARNEWS_MODEL_CACHE_MAX_BYTES``, else 2 GiB.
+            A copy larger than the cap is still kept while it is the one being loaded.
     """
 
     def __init__(self, root: str | Path | None = None, max_bytes: int | None = None) -> None:
@@ -269,10 +269,10 @@ class ModelCache:
         return sorted(found, key=lambda e: (e.last_used, e.key))
 
     def evict(self, keep: str | None = None) -> list[str]:
-        """Remove least recently used copies until the cache fits ``max_bytes``, never ``keep``
-        (the copy being loaded) nor one another process holds; returns the keys removed."""
+        """Remove least recently used copies until the cache fits ``max_bytes`` (0: no cap), never
+        ``keep`` (the copy being loaded) nor one another process holds; returns the keys removed."""
         removed: list[str] = []
-        if not self.root.is_dir():
+        if self.max_bytes <= 0 or not self.root.is_dir():
             return removed
         with self._cache_lock():
             entries = self.entries()

@@ -182,6 +182,7 @@ def test_the_cap_evicts_the_least_recently_used(store: Store, downloads: list[st
     cache.load(f"models:/{NAME}/3", tracking_uri=store.uri)  # over the cap: v2 goes
     assert {e.key for e in cache.entries()} == {store.model_ids[0], store.model_ids[2]}
     assert sum(e.n_bytes for e in cache.entries()) <= cache.max_bytes
+    assert ModelCache(max_bytes=0).evict() == []  # 0: no cap, as ARNEWS_CACHE_MAX_BYTES
     # the env var sets the cap of load_model's cache; the copy being loaded always stays
     os.environ[mc.MODEL_CACHE_MAX_BYTES_ENV] = "1"
     try:
@@ -203,7 +204,7 @@ def test_a_copy_in_use_by_another_process_is_not_evicted_nor_cleared(
     # description conflicts like another process would)
     with open(cache.root / ".locks" / store.model_ids[0], "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_SH)
-        assert ModelCache(max_bytes=0).evict() == [store.model_ids[1]]
+        assert ModelCache(max_bytes=1).evict() == [store.model_ids[1]]
         assert runs_main(["--clear-cache"]) == 0
         fcntl.flock(handle, fcntl.LOCK_UN)
     out = capsys.readouterr().out
