@@ -9,16 +9,17 @@ copy per id is kept in the cache folder (``$ARNEWS_MODEL_CACHE_DIR``, else
     <key>/entry.json          uri, bundle path, manifest sha256 at download, bytes; mtime = last use
     <key>/model/...           the downloaded MLflow model (its bundle in artifacts/bundle)
     .locks/<key>              shared while a copy is checked and loaded, exclusive to write/remove it
+    .locks/<key>.pin          shared while a model loaded from the copy lives (it may read files)
     .lock                     held briefly to clean up and evict
     .tmp-<host>-<pid>-<id>/   a download in progress, renamed to <key>/ once verified
 
 A download is verified (manifest and file checksums, :mod:`arnews_ml.persist_integrity`) before
 the rename, so a copy is complete and verified or absent; every load checks it again and
 downloads it again when it no longer matches. At most ``$ARNEWS_MODEL_CACHE_MAX_BYTES``
-(default 2 GiB) is kept, least recently used copies removed first, never the one being loaded
-nor one another process is reading. The next load removes the temporary folders of a killed
+(default 2 GiB) is kept, least recently used copies removed first, never one being loaded nor
+one a live model was loaded from. The next load removes the temporary folders of a killed
 download (its process is gone, or older than a day). ``arnews-runs --clear-cache`` or
-:func:`clear_model_cache` empties the cache. mlflow is imported only to resolve a URI.
+:func:`clear_model_cache` empties the cache.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import shutil
 import socket
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +133,7 @@ class ClearResult:
             f"{self.n_bytes / 2**20:.1f} MiB ({self.n_bytes:,} bytes) freed."
         )
         if self.n_kept:
-            text += f" Kept {self.n_kept} model(s) another process is loading; run it again later."
+            text += f" Kept {self.n_kept} model(s) in use by a running process."
         return text
 
 
@@ -152,8 +154,6 @@ class ModelCache:
     def __init__(self, root: str | Path | None = None, max_bytes: int | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_model_cache_dir()
         self.max_bytes = max_bytes if max_bytes is not None else max_bytes_from_env()
-        if self.max_bytes < 0:
-            raise ConfigError(f"ModelCache: max_bytes must be 0 or more; got {self.max_bytes}.")
 
     def load(self, uri: str, *, tracking_uri: str | None = None) -> Any:
         """Load the model a ``models:/`` or ``runs:/`` URI names now, from its verified copy.
@@ -164,8 +164,8 @@ class ModelCache:
             tracking_uri: The store; see :func:`~arnews_ml.tracking.store.resolve_tracking_uri`.
 
         Raises:
-            ArtifactError: The URI cannot be resolved or downloaded, the cache folder cannot be
-                written, or the downloaded bundle fails its checks.
+            ArtifactError: The URI cannot be resolved or downloaded, the folder cannot be
+                written, or the download fails its checks.
         """
         from arnews_ml.tracking.store import resolve_tracking_uri
 
@@ -195,7 +195,12 @@ class ModelCache:
 
     def _load(self, key: str, bundle: Path) -> Any:
         (self.root / key / ENTRY_FILE).touch()  # last use, for least-recently-used eviction
-        return load_bundle(bundle, verify=False)  # verified just now, under the key's lock
+        model = load_bundle(bundle, verify=False)  # verified just now, under the key's lock
+        # pinned while the model lives: it may read its files later (sentence-transformers)
+        pin = open(self.root / _LOCKS_DIR / f"{key}.pin", "a", encoding="utf-8")  # noqa: SIM115
+        fcntl.flock(pin, fcntl.LOCK_SH)
+        weakref.finalize(model, pin.close)
+        return model
 
     def _trusted_bundle(self, key: str) -> Path | None:
         """The bundle of the cached copy of ``key`` when it passes every check, else None."""
@@ -209,9 +214,7 @@ class ModelCache:
             if integrity.manifest_sha256(manifest) != entry["manifest_sha256"]:
                 raise ArtifactError(f"{bundle}: the manifest differs from the one downloaded")
         except (ArtifactError, KeyError, TypeError) as err:
-            log.warning(
-                "model cache: the copy %s failed its checks (%s); downloading it again", folder, err
-            )
+            log.warning("model cache: %s failed its checks (%s); downloading it again", folder, err)
             return None
         return bundle
 
@@ -228,10 +231,8 @@ class ModelCache:
             )
             manifest = _verified_manifest(bundle)
             entry = {
-                "key": source.key,
                 "uri": uri,
                 "download_uri": source.download_uri,
-                "tracking_uri": store,
                 "bundle": bundle.relative_to(tmp).as_posix(),
                 "manifest_sha256": integrity.manifest_sha256(manifest),
                 "n_bytes": _folder_bytes(tmp),
@@ -280,20 +281,14 @@ class ModelCache:
             for entry in entries:
                 if total <= self.max_bytes:
                     break
-                if entry.key == keep:
+                if entry.key == keep or not self._drop(entry):
                     continue
-                with self._key_lock(entry.key, fcntl.LOCK_EX | fcntl.LOCK_NB) as locked:
-                    if not locked:
-                        continue
-                    self._remove(entry.path)
                 total -= entry.n_bytes
                 removed.append(entry.key)
                 log.info("model cache: evicted key=%s bytes=%d", entry.key, entry.n_bytes)
         if total > self.max_bytes:
-            log.warning(
-                "model cache: %s holds %d bytes, over its cap %s=%d (copies in use are kept)",
-                *(self.root, total, MODEL_CACHE_MAX_BYTES_ENV, self.max_bytes),
-            )
+            cap = f"{MODEL_CACHE_MAX_BYTES_ENV}={self.max_bytes}"
+            log.warning("model cache: %s holds %d bytes, over its cap %s", self.root, total, cap)
         return removed
 
     def clear(self) -> ClearResult:
@@ -303,11 +298,9 @@ class ModelCache:
         n_copies = n_unfinished = n_bytes = n_kept = 0
         with self._cache_lock():
             for entry in self.entries():
-                with self._key_lock(entry.key, fcntl.LOCK_EX | fcntl.LOCK_NB) as locked:
-                    if not locked:
-                        n_kept += 1
-                        continue
-                    self._remove(entry.path)
+                if not self._drop(entry):
+                    n_kept += 1
+                    continue
                 n_copies += 1
                 n_bytes += entry.n_bytes
             for folder in self._leftovers():
@@ -346,9 +339,16 @@ class ModelCache:
     def _cache_lock(self) -> contextlib.AbstractContextManager[bool]:
         return _flock(self.root / _CACHE_LOCK, fcntl.LOCK_EX)
 
+    def _drop(self, entry: CacheEntry) -> bool:
+        """Remove a copy unless a process is loading it or holds a model loaded from it."""
+        nb, pin = fcntl.LOCK_EX | fcntl.LOCK_NB, self.root / _LOCKS_DIR / f"{entry.key}.pin"
+        with self._key_lock(entry.key, nb) as unlocked, _flock(pin, nb) as unpinned:
+            if unlocked and unpinned:
+                self._remove(entry.path)
+            return unlocked and unpinned
+
     def _key_lock(self, key: str, operation: int) -> contextlib.AbstractContextManager[bool]:
-        """LOCK_SH to check and load a copy, LOCK_EX to write it, LOCK_EX | LOCK_NB to remove
-        it unless another process holds it."""
+        """LOCK_SH to check and load a copy, LOCK_EX to write it (LOCK_NB too, to remove it)."""
         (self.root / _LOCKS_DIR).mkdir(exist_ok=True)
         return _flock(self.root / _LOCKS_DIR / key, operation)
 

@@ -4,6 +4,7 @@ cleaned after killed downloads (echo models in a SQLite store in tmp; no network
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -208,8 +209,21 @@ def test_a_copy_in_use_by_another_process_is_not_evicted_nor_cleared(
         assert runs_main(["--clear-cache"]) == 0
         fcntl.flock(handle, fcntl.LOCK_UN)
     out = capsys.readouterr().out
-    assert "0 cached model(s)" in out and "Kept 1 model(s) another process is loading" in out
+    assert "0 cached model(s)" in out and "Kept 1 model(s) in use by a running process" in out
     assert _copies(cache.root) == [store.model_ids[0]]
+
+
+def test_a_live_model_pins_its_copy_until_it_is_collected(store: Store) -> None:
+    cache = ModelCache()
+    model = cache.load(f"models:/{NAME}/1", tracking_uri=store.uri)  # may read its files later
+    cache.load(f"models:/{NAME}/2", tracking_uri=store.uri)  # dropped at once: not pinned
+    assert ModelCache(max_bytes=1).evict() == [store.model_ids[1]]
+    assert clear_model_cache().n_kept == 1
+    assert model.predict(TEXTS) == [["a"], ["b"]]
+    del model
+    gc.collect()
+    assert clear_model_cache().n_copies == 1
+    assert _copies(cache.root) == []
 
 
 def test_clear_cache_empties_it_and_says_what_it_freed(
