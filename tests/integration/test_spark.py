@@ -24,7 +24,12 @@ from arnews_ml.embed import TfidfEmbedder
 from arnews_ml.persist import save_bundle
 from arnews_ml.tracking import MlflowTracker
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # pyspark 4.3 warns about pandas 3 on every UDF; the results are checked below
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 
 N_ARTICLES = 1_000
 MODEL = "arnews-spark-test"
