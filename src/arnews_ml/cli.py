@@ -137,10 +137,20 @@ def _topics_app(cfg: DictConfig) -> float:
     return _objective(result, cfg)
 
 
-def _run_app(app: Callable[[], Any]) -> None:
-    """Run a Hydra app; close a sweep the sweeper left open, and fail when all its jobs did."""
+def _run_app(app: Callable[[], Any], config_name: str) -> None:
+    """Run a Hydra app; close a sweep the sweeper left open, and fail when all its jobs did.
+
+    A config folder or ``hydra`` override from the command line is checked first: Hydra builds
+    its callbacks, launcher and sweeper before the task sees the config (see config_guard).
+    """
+    from arnews_ml.config_guard import check_command_line
     from arnews_ml.tracking.sweep import close_open_sweep, last_sweep_status
 
+    try:
+        check_command_line(config_name, sys.argv[1:])
+    except ArnewsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         app()
     except BaseException as err:
@@ -159,19 +169,19 @@ def _run_app(app: Callable[[], Any]) -> None:
 def corpus_main() -> None:
     """`arnews-corpus [overrides]`: load, validate and clean a corpus, print its summary."""
     _prepare_environment()
-    _corpus_app()
+    _run_app(_corpus_app, "corpus")
 
 
 def train_main() -> None:
     """`arnews-train [overrides]`: train, evaluate and log a classifier."""
     _prepare_environment()
-    _run_app(_train_app)
+    _run_app(_train_app, "train")
 
 
 def topics_main() -> None:
     """`arnews-topics [overrides]`: fit, evaluate and log a topic model."""
     _prepare_environment()
-    _run_app(_topics_app)
+    _run_app(_topics_app, "topics")
 
 
 def _predict_parser() -> argparse.ArgumentParser:
