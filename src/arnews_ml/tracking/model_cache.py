@@ -209,11 +209,11 @@ class ModelCache:
             return None
         try:
             entry = _read_entry(folder)
-            bundle = folder / entry["bundle"]
+            bundle = integrity.inside_bundle(folder, entry["bundle"], what="the cached bundle")
             manifest = _verified_manifest(bundle)
             if integrity.manifest_sha256(manifest) != entry["manifest_sha256"]:
                 raise ArtifactError(f"{bundle}: the manifest differs from the one downloaded")
-        except (ArtifactError, KeyError, TypeError) as err:
+        except (ArtifactError, KeyError, TypeError, OSError) as err:
             log.warning("model cache: %s failed its checks (%s); downloading it again", folder, err)
             return None
         return bundle

@@ -141,7 +141,9 @@ def _cached_bundle(key: str) -> Path:
     return folder / json.loads((folder / mc.ENTRY_FILE).read_text(encoding="utf-8"))["bundle"]
 
 
-@pytest.mark.parametrize("damage", ["part", "manifest-resealed", "missing-entry", "missing-file"])
+@pytest.mark.parametrize(
+    "damage", ["part", "manifest-resealed", "missing-entry", "missing-file", "entry-points-outside"]
+)
 def test_a_tampered_copy_is_detected_and_downloaded_again(
     store: Store,
     downloads: list[str],
@@ -159,6 +161,14 @@ def test_a_tampered_copy_is_detected_and_downloaded_again(
         manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
         manifest["files"]["echo.json"] = mc.integrity.sha256_file(echo)
         (bundle / "manifest.json").write_text(json.dumps(seal_manifest(manifest)), "utf-8")
+    elif damage == "entry-points-outside":  # entry.json sends the load to another bundle
+        evil = save_bundle(EchoModel(keyword="الزوراء"), default_model_cache_dir() / "evil")
+        entry_file = bundle.parents[2] / mc.ENTRY_FILE
+        entry = json.loads(entry_file.read_text(encoding="utf-8"))
+        manifest = json.loads((evil / "manifest.json").read_text(encoding="utf-8"))
+        entry["bundle"] = "../evil"
+        entry["manifest_sha256"] = mc.integrity.manifest_sha256(manifest)
+        entry_file.write_text(json.dumps(entry), "utf-8")
     elif damage == "missing-entry":
         (bundle.parents[2] / mc.ENTRY_FILE).unlink()
     else:
@@ -170,7 +180,8 @@ def test_a_tampered_copy_is_detected_and_downloaded_again(
     if damage != "missing-entry":
         assert "failed its checks" in caplog.text
     assert json.loads(echo.read_text(encoding="utf-8"))["keyword"] == "النفط"
-    assert _copies(default_model_cache_dir()) == [store.model_ids[0]]
+    copies = [store.model_ids[0], *(["evil"] if damage == "entry-points-outside" else [])]
+    assert _copies(default_model_cache_dir()) == sorted(copies)
     assert _leftovers(default_model_cache_dir()) == []
 
 
