@@ -89,7 +89,11 @@ _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SCRIPT_RE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>|<![^<>]*>", re.DOTALL)
 # \w does not cover Arabic combining marks or tatweel; a diacritized hashtag must stay whole.
-_HASHTAG_RE = re.compile(r"#([\w\u0610-\u061a\u0640\u064b-\u065f\u0670]+)")
+_HASHTAG_RE = re.compile(r"#+([\w\u0610-\u061a\u0640\u064b-\u065f\u0670]+)")
+# Markup escaped twice (``&amp;quot;``) is common in scraped text: unescaped up to this depth.
+_HTML_PASSES = 8
+# A pass can join a letter and a mark that NFKC composes (ا + ـ + ٓ -> tatweel out -> آ).
+_MAX_PASSES = 3
 
 
 def _table(mapping: Mapping[str, str | None]) -> dict[int, str | None]:
@@ -101,10 +105,16 @@ def _delete(chars: str) -> dict[int, str | None]:
 
 
 def _strip_html(text: str) -> str:
-    if "<" in text:
-        text = _SCRIPT_RE.sub(" ", text)
-        text = _TAG_RE.sub(" ", text)
-    return html.unescape(text) if "&" in text else text
+    for _ in range(_HTML_PASSES):
+        before = text
+        if "<" in text:
+            text = _SCRIPT_RE.sub(" ", text)
+            text = _TAG_RE.sub(" ", text)
+        if "&" in text:
+            text = html.unescape(text)
+        if text == before:
+            break
+    return text
 
 
 def _nfkc(text: str) -> str:
@@ -167,12 +177,13 @@ class Normalizer:
     `hamza_carriers`).
 
     Attributes:
-        html: Strip HTML tags (and script/style blocks), then unescape entities (`&amp;`).
+        html: Strip HTML tags (and script/style blocks), then unescape entities (`&amp;`);
+            repeated while that changes the text (up to 8 times: `&amp;lt;b&amp;gt;` goes).
         nfkc: Unicode NFKC: Arabic presentation forms (ﻻ, ﷲ) become plain letters, NBSP a space.
             Runs before the character steps so they see one spelling of each letter.
         urls: Replace http(s)/ftp/www URLs by a space.
         emails: Replace e-mail addresses by a space.
-        hashtags: `#الدوري_العراقي` -> `الدوري العراقي` (drop '#', underscores to spaces).
+        hashtags: `#الدوري_العراقي` -> `الدوري العراقي` (drop '#'s, underscores to spaces).
         tatweel: Remove tatweel (ـ).
         diacritics: Remove harakat, tanween, shadda, sukun, superscript alef and Quranic marks.
         alef: أ إ آ ٱ -> ا.
@@ -183,6 +194,9 @@ class Normalizer:
         punctuation: ، -> , ؛ -> ; ؟ -> ? ٪ -> % ٫ -> . and quote variants (« » “ ” „) -> ".
         whitespace: Drop zero-width and direction marks, collapse all whitespace (newlines too)
             to single spaces and strip. Run boilerplate removal, which needs lines, before it.
+
+    The chain is idempotent (normalising normalised text changes nothing): when a step joins a
+    letter and a mark that NFKC composes, the chain runs again (at most 3 times).
 
     Example:
         >>> Normalizer(ta_marbuta=True)("مدرسةٌ")
@@ -236,8 +250,12 @@ class Normalizer:
                 f"Normalizer expects a str, got {type(text).__name__} ({text!r:.40}). Fill or "
                 "drop missing texts before normalising."
             )
-        for op in _pipeline(self):
-            text = op(text)
+        ops = _pipeline(self)
+        for _ in range(_MAX_PASSES):
+            for op in ops:
+                text = op(text)
+            if not self.nfkc or unicodedata.is_normalized("NFKC", text):
+                break
         return text
 
     @classmethod
