@@ -145,4 +145,5 @@ def test_a_killed_embedding_job_resumes_from_its_finished_shards(
     assert whole.returncode == 0, whole.stderr[-2000:]
     resumed, reference = np.load(tmp_path / "resumed.npy"), np.load(tmp_path / "whole.npy")
     assert resumed.shape == reference.shape == (N_TEXTS, 32)
-    np.testing.assert_allclose(resumed, reference, rtol=0, atol=1e-6)
+    # the resumed job's shards are the uninterrupted job's (the same slices of the same texts)
+    np.testing.assert_array_equal(resumed, reference)

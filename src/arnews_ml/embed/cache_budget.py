@@ -87,8 +87,8 @@ def _folder_size(folder: Path) -> tuple[int, float]:
 
 
 def cache_units(root: Path) -> list[CacheUnit]:
-    """The evictable units under ``root``: chunk files of embedding spec folders (16 hex
-    characters) and the entries of ``root/features``. Nothing else (e.g. a model cache in the
+    """The evictable units under ``root``: chunk files (and chunks set aside as corrupt) of
+    embedding spec folders (16 hex characters) and the entries of ``root/features``. Nothing else (e.g. a model cache in the
     same root) is ever listed."""
     units: list[CacheUnit] = []
     if not root.is_dir():
@@ -96,7 +96,7 @@ def cache_units(root: Path) -> list[CacheUnit]:
     for folder in root.iterdir():
         if not (_SPEC_DIR.fullmatch(folder.name) and folder.is_dir()):
             continue
-        for path in folder.glob("*.npz"):
+        for path in (*folder.glob("*.npz"), *folder.glob("*.corrupt")):
             with contextlib.suppress(OSError):
                 stat = path.stat()
                 units.append(CacheUnit(path, stat.st_size, stat.st_mtime))

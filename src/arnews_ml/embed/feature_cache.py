@@ -54,6 +54,8 @@ _FORMAT = 1
 _KEY_CHARS = 32
 _TMP_PREFIX = ".tmp-"
 _READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
+# What storing may raise (a full disk, an embedder that cannot save): the run goes on uncached.
+_WRITE_ERRORS = (OSError, ValueError, TypeError, ArnewsError)
 #: Lists of fewer texts are neither looked up nor stored (cheap to recompute, e.g. one article).
 MIN_TEXTS = 32
 
@@ -336,7 +338,7 @@ class CachedFeatures:
         self.misses += len(texts)
         try:
             self.cache.store_fitted(key, self.embedder, matrix)
-        except OSError as error:
+        except _WRITE_ERRORS as error:
             logger.warning("feature cache: could not write to %s (%s)", self.cache.folder, error)
         logger.info("feature cache miss key=%s texts=%d (stored)", key[:16], len(texts))
         return matrix
@@ -355,7 +357,7 @@ class CachedFeatures:
         self.misses += len(texts)
         try:
             self.cache.store_encoded(self._fit_key, key, matrix)
-        except OSError as error:
+        except _WRITE_ERRORS as error:
             logger.warning("feature cache: could not write to %s (%s)", self.cache.folder, error)
         return matrix
 
@@ -396,6 +398,6 @@ class CachedCleaner:
         cleaned = list(self.cleaner(texts))
         try:
             self.cache.store_texts(key, cleaned)
-        except OSError as error:
+        except _WRITE_ERRORS as error:
             logger.warning("feature cache: could not write to %s (%s)", self.cache.folder, error)
         return cleaned

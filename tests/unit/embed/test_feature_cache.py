@@ -22,7 +22,7 @@ from arnews_ml.embed.cache_budget import (
     parse_size,
 )
 from arnews_ml.embed.feature_cache import CachedCleaner, CachedFeatures, FeatureCache
-from arnews_ml.exceptions import ArnewsError, ConfigError
+from arnews_ml.exceptions import ArnewsError, ArtifactError, ConfigError
 from arnews_ml.testing import FakeEmbedder
 
 WORDS = [
@@ -251,3 +251,14 @@ def test_shards_are_stored_as_they_go_and_a_failed_job_resumes(tmp_path: Path, c
     np.testing.assert_array_equal(vectors, FakeEmbedder(dim=8).encode(texts))
     with pytest.raises(ArnewsError, match="shard_size"):
         CachedEmbedder(FakeEmbedder(), shard_size=0)
+
+
+def test_an_embedder_that_cannot_save_runs_uncached(tmp_path: Path) -> None:
+    class NoSave(TfidfEmbedder):
+        def save(self, directory):
+            raise ArtifactError("cannot save")
+
+    wrapped = CachedFeatures(NoSave(min_df=1, max_df=1.0), FeatureCache(tmp_path))
+    assert same_csr(wrapped.fit_encode(TRAIN), tfidf().fit_encode(TRAIN))
+    assert entries(tmp_path) == []
+    assert not [p for p in (tmp_path / FEATURES_DIR).iterdir()]  # no temporary folder left
