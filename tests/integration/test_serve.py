@@ -182,6 +182,14 @@ def test_a_row_that_is_no_text_gets_an_error_the_others_their_labels(
     assert predictions[1].get("labels") is None
 
 
+def test_one_record_whose_text_is_a_list_gets_an_error_not_labels(server: str) -> None:
+    status, body = _post_json(server, {"dataframe_records": [{"text": list(TEXTS)}]})
+    assert status == 200, body
+    (prediction,) = json.loads(body)["predictions"]
+    assert prediction["error"] == "text must be a string, got list"
+    assert prediction.get("labels") is None
+
+
 def test_invalid_json_is_a_4xx(server: str) -> None:
     status, body = _post(server, b'{"dataframe_records": [')
     assert 400 <= status < 500, body

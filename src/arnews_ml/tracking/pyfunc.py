@@ -84,11 +84,9 @@ def texts_from_input(model_input: Any) -> list[Any]:
                 f"The input has no '{TEXT_COLUMN}' column; its columns are: {columns}. "
                 f"Send {_ACCEPTED}."
             )
+        # one row per record as sent: a record whose text is a list is one bad row (MLflow 3
+        # already turns {"inputs": {"text": [...]}} into one row per text)
         values = list(model_input[TEXT_COLUMN])
-        if len(values) == 1 and isinstance(values[0], list | tuple | np.ndarray):
-            # MLflow's schema enforcement turns a dict {"text": [...]} into one row holding
-            # the whole list: unfold it back into one row per text.
-            values = list(values[0])
     elif isinstance(model_input, pd.Series):
         values = list(model_input)
     elif isinstance(model_input, Mapping):

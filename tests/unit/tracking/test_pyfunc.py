@@ -34,9 +34,8 @@ def wrapper(tmp_path_factory: pytest.TempPathFactory) -> ArnewsPyfuncModel:
         pd.Series(TEXTS),
         {"text": TEXTS},
         pd.DataFrame({"text": TEXTS, "id": [1, 2, 3]}),
-        pd.DataFrame({"text": [TEXTS]}),  # what MLflow makes of {"text": [...]} with a signature
     ],
-    ids=["list", "tuple", "ndarray", "series", "dict", "frame", "frame-of-one-list"],
+    ids=["list", "tuple", "ndarray", "series", "dict", "frame"],
 )
 def test_accepted_inputs_give_the_bundle_predictions(
     wrapper: ArnewsPyfuncModel, model_input: object
@@ -106,3 +105,12 @@ def test_a_row_that_is_no_text_gets_an_error_and_the_others_their_labels() -> No
     # the same through the model loaded in Python (load_model gives this object)
     assert clf.predict_frame(sent)["error"].tolist() == out["error"].tolist()
     assert "error" not in clf.predict_frame(["نفط وأسعار"]).columns
+
+
+def test_one_record_whose_text_is_a_list_is_one_bad_row_not_several_texts() -> None:
+    """What ``{"dataframe_records": [{"text": ["a", "b"]}]}`` becomes after MLflow's parsing."""
+    wrapper = ArnewsPyfuncModel()
+    wrapper.model = EchoModel()
+    out = wrapper.predict(None, pd.DataFrame({"text": [["نفط", "مباراة"]]}))
+    assert len(out) == 1
+    assert out["error"].tolist() == ["text must be a string, got list"]
