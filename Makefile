@@ -18,7 +18,7 @@ SHELL := /bin/bash
 QUIET_PIP := { grep -v "is ignored: it is neither" || true; }
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-all test-slow lint format ui serve screenshots benchmark clean
+.PHONY: help install demo test test-all test-slow lint format ui serve server screenshots benchmark clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,6 +69,18 @@ ui: $(STAMP) ## Open the MLflow UI on ./mlflow.db (http://127.0.0.1:5000; PORT=,
 serve: $(STAMP) ## Serve a model over HTTP (MODEL=models:/arnews-classifier@champion, PORT=5001, HOST=)
 	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI='$(MLFLOW_TRACKING_URI)' \
 		$(BIN)/mlflow models serve -m '$(MODEL)' --env-manager local -p $(SERVE_PORT) -h $(HOST)
+
+# `make server HOST=0.0.0.0 PORT=5000 SERVER_DATA=/srv/arnews-server`: a team tracking server
+# (scripts/team_server.sh): PostgreSQL (Debian's `postgresql` package) as the backend store and
+# proxied artifacts, all kept in SERVER_DATA (postgres/, artifacts/, logs/, pgpass). Clients set
+# MLFLOW_TRACKING_URI=http://HOST:PORT (or run with tracking=server). SERVER_ARGS go to
+# `mlflow server`, e.g. SERVER_ARGS="--allowed-hosts mlflow.example.org:5000".
+SERVER_DATA ?= $(CURDIR)/server-data
+SERVER_ARGS ?=
+
+server: $(STAMP) ## Team MLflow server on PostgreSQL, data in SERVER_DATA=./server-data (HOST=, PORT=5000)
+	bash scripts/team_server.sh --host '$(HOST)' --port '$(PORT)' --data '$(SERVER_DATA)' \
+		$(if $(SERVER_ARGS),-- $(SERVER_ARGS))
 
 screenshots: $(STAMP) ## Regenerate docs/img/*.png (MLflow UI, headless chromium; ARGS=--build for a demo store)
 	bash docs/screenshots.sh $(ARGS)

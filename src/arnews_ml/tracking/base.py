@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 import subprocess
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +44,7 @@ __all__ = [
     "RunStatus",
     "Tracker",
     "build_tracker",
+    "check_tracking_server",
     "find_bundle_dir",
     "flatten_config",
     "git_commit",
@@ -50,6 +55,13 @@ __all__ = [
 #: Keys of the `tracking` config that say what a run does with its model; the rest (with
 #: `_target_`) builds the tracker.
 TRACKING_POLICY_KEYS = ("registered_model", "register", "log_model")
+
+#: Keys of the `tracking` config that say how to reach a tracking server (``tracking=server``);
+#: read by :func:`build_tracker`, not passed to the tracker.
+SERVER_KEYS = ("server_wait_s", "require_server")
+
+#: Seconds a run waits for an ``http(s)://`` tracking server to answer before it gives up.
+DEFAULT_SERVER_WAIT_S = 10.0
 
 RunStatus = Literal["FINISHED", "FAILED", "KILLED"]
 
@@ -220,12 +232,72 @@ class DatasetRecord:
 
 def build_tracker(tracking_cfg: Any) -> Tracker:
     """The tracker of a `tracking` config: its `_target_` with the other keys but the run's
-    model policy (:data:`TRACKING_POLICY_KEYS`), built like every other part."""
+    model policy (:data:`TRACKING_POLICY_KEYS`) and :data:`SERVER_KEYS`, built like every other
+    part; a tracking server (``http(s)://``) must answer first (:func:`check_tracking_server`).
+
+    Raises:
+        ConfigError: A bad tracking config, a server that does not answer within
+            ``tracking.server_wait_s``, or no server under ``tracking.require_server``.
+    """
     from arnews_ml.config import instantiate, to_container
 
     plain = to_container(tracking_cfg)
-    node = {k: v for k, v in plain.items() if k not in TRACKING_POLICY_KEYS}
-    return instantiate(node, expected_type=Tracker, name="tracking")
+    skipped = (*TRACKING_POLICY_KEYS, *SERVER_KEYS)
+    node = {k: v for k, v in plain.items() if k not in skipped}
+    tracker = instantiate(node, expected_type=Tracker, name="tracking")
+    uri = str(getattr(tracker, "tracking_uri", "") or "")
+    wait = plain.get("server_wait_s")
+    check_tracking_server(uri, DEFAULT_SERVER_WAIT_S if wait is None else float(wait))
+    if plain.get("require_server") and not _is_server_uri(uri):
+        raise ConfigError(
+            f"tracking=server needs a tracking server URI (http://host:port), but the store is "
+            f"{uri or 'none'}: set MLFLOW_TRACKING_URI (or tracking.tracking_uri) to the "
+            "server's address, or use tracking=mlflow for a local SQLite store."
+        )
+    return tracker
+
+
+def _is_server_uri(uri: str) -> bool:
+    return uri.lower().startswith(("http://", "https://"))
+
+
+def check_tracking_server(uri: str, wait_s: float = DEFAULT_SERVER_WAIT_S) -> None:
+    """Wait up to ``wait_s`` seconds for the tracking server at ``uri`` to answer (a no-op for
+    a store that is no ``http(s)://`` server).
+
+    Any HTTP answer counts (a server behind a proxy or a login answers with its own status);
+    only a failure to connect within the wait is an error. MLflow's own client would retry a
+    refused connection for minutes before failing with a long traceback.
+
+    Raises:
+        ConfigError: The server did not answer within ``wait_s`` (names the URI and how to
+            start a server).
+    """
+    if not _is_server_uri(uri):
+        return
+    health = uri.rstrip("/") + "/health"
+    deadline = time.monotonic() + max(wait_s, 0.0)
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            with urllib.request.urlopen(health, timeout=max(min(remaining, 5.0), 0.5)):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except urllib.error.URLError as err:
+            if isinstance(err.reason, ssl.SSLError):
+                return  # it answered; MLflow's client reports certificate problems itself
+            reason = err.reason
+        except (OSError, ValueError) as err:
+            reason = err
+        if time.monotonic() + 0.5 >= deadline:
+            break
+        time.sleep(0.5)
+    raise ConfigError(
+        f"The MLflow tracking server {uri} does not answer ({reason}; waited {wait_s:g} s): "
+        "start it with `make server` (scripts/team_server.sh) or point MLFLOW_TRACKING_URI "
+        "(or tracking.tracking_uri) at a running server."
+    )
 
 
 def git_commit(path: str | Path = ".") -> str | None:
