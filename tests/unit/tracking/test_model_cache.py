@@ -122,6 +122,21 @@ def test_every_uri_form_of_one_model_shares_its_copy(store: Store, downloads: li
     assert load_model(f"models:/{NAME}/latest", tracking_uri=store.uri).keyword == "دولار"
 
 
+def test_a_bundle_logged_as_run_artifacts_is_cached_by_run_and_path(
+    store: Store, downloads: list[str], tmp_path: Path
+) -> None:
+    bundle = save_bundle(EchoModel(keyword="الزوراء"), tmp_path / "bundle")
+    tracker = MlflowTracker(tracking_uri=store.uri, experiment="cache-artifacts")
+    with tracker.run("artifacts") as run_id:
+        tracker.log_artifacts(bundle, "exported/bundle")
+    for _ in range(3):
+        model = load_model(f"runs:/{run_id}/exported/bundle", tracking_uri=store.uri)
+        assert model.predict(TEXTS) == [["b"], ["a"]]
+    assert downloads == [f"runs:/{run_id}/exported/bundle"]
+    [entry] = ModelCache().entries()
+    assert entry.key.startswith(f"run-{run_id}-") and entry.uri == downloads[0]
+
+
 def test_a_moved_alias_loads_the_new_version(store: Store) -> None:
     client = MlflowTracker(tracking_uri=store.uri).client
     uri = f"models:/{NAME}@champion"
