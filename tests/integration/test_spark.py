@@ -18,10 +18,13 @@ import pytest
 import arnews_ml
 from arnews_ml.classify.heads import logreg
 from arnews_ml.classify.model import TextClassifier
+from arnews_ml.config import compose
 from arnews_ml.data import load_sample
 from arnews_ml.data.sample.generate import generate_sample
 from arnews_ml.embed import TfidfEmbedder
 from arnews_ml.persist import save_bundle
+from arnews_ml.tasks.fit_topics import build_topic_model
+from arnews_ml.testing import themed_corpus
 from arnews_ml.tracking import MlflowTracker
 
 pytestmark = [
@@ -33,6 +36,7 @@ pytestmark = [
 
 N_ARTICLES = 1_000
 MODEL = "arnews-spark-test"
+TOPICS = "arnews-spark-topics"
 
 
 def _missing() -> str | None:
@@ -73,9 +77,14 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]
     bundle = save_bundle(model, root / "classifier")
     store = f"sqlite:///{root.as_posix()}/mlflow.db"
     tracker = MlflowTracker(tracking_uri=store, experiment="spark")
+    docs, _ = themed_corpus()
+    overrides = ["topic_model=nmf", "topic_model.n_topics=4", "topic_model.min_df=2"]
+    topics = build_topic_model(compose("topics", overrides), None, 42).fit(docs)
+    topics_bundle = save_bundle(topics, root / "topics")
     with tracker.run("spark-test"):
         result = tracker.log_model(bundle, registered_model_name=MODEL)
-    assert result.registered_model_version == 1
+        topics_result = tracker.log_model(topics_bundle, registered_model_name=TOPICS)
+    assert result.registered_model_version == 1 == topics_result.registered_model_version
     return store, score["id"].astype(str).tolist(), score["text"].tolist()
 
 
@@ -83,16 +92,22 @@ def test_spark_udf_gives_the_labels_of_load_model(spark, registered, monkeypatch
     from arnews_ml.tracking.spark import score_dataframe
 
     store, ids, texts = registered
-    uri = f"models:/{MODEL}/1"
+    uri, topics_uri = f"models:/{MODEL}/1", f"models:/{TOPICS}/1"
     rows = [*zip(ids, texts, strict=True), ("blank", "   "), ("missing", None)]
     frame = spark.createDataFrame(rows, "id string, body string").repartition(3)
-    scored = score_dataframe(spark, frame, [uri], text_column="body", tracking_uri=store)
+    scored = score_dataframe(
+        spark, frame, [uri, topics_uri], text_column="body", tracking_uri=store
+    )
     got = scored.toPandas().set_index("id")
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     expected = arnews_ml.load_model(uri).predict(texts)
     assert len(got) == N_ARTICLES + 2
     assert [list(got.loc[i, "labels"]) for i in ids] == [list(x) for x in expected]
+    expected_topics = arnews_ml.load_model(topics_uri).predict_frame(texts)
+    assert got.loc[ids, "topic"].astype(int).tolist() == expected_topics["topic"].tolist()
+    assert got.loc[ids, "topic_label"].tolist() == expected_topics["topic_label"].tolist()
+    assert pd.isna(got.loc["blank", "topic"])
     assert got.loc[ids, "error"].isna().all()
     assert got.loc["blank", "error"] == "text is empty" and got.loc["blank", "labels"] is None
     assert got.loc["missing", "error"] == "text is missing"
