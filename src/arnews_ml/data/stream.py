@@ -29,12 +29,16 @@ from arnews_ml.data.io import (
 from arnews_ml.data.schema import ColumnMap, missing_column_message
 from arnews_ml.exceptions import DataError
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "TableStream", "iter_table"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "MAX_RECORD_LINES", "TableStream", "iter_table"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 10_000
 """Rows per chunk when none is given: a few MB of short articles."""
+
+MAX_RECORD_LINES = 100_000
+"""A CSV record running on for more lines than this (a quote that never closes) is cut there
+and its lines quarantined, so that one stray quote cannot pull the rest of a file into memory."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _SINGLE_BYTE = ("cp1256", "iso8859-6")
@@ -49,26 +53,33 @@ class _LineFeed:
     """Physical lines of a binary stream for :mod:`csv`, kept (as bytes) until taken.
 
     The csv reader sees each line decoded as latin-1: every byte stays one character, so the
-    quotes, separators and newlines it looks for are where they are in UTF-8 or cp1256.
+    quotes, separators and newlines it looks for are where they are in UTF-8 or cp1256. A
+    record longer than ``limit`` lines (a quote that never closes) raises :class:`_Overlong`.
     """
 
     def __init__(self, lines: Iterator[bytes], limit: int) -> None:
         self.lines = lines
         self.limit = limit
         self.held: list[bytes] = []
+        self.record_start = 0
 
     def __iter__(self) -> _LineFeed:
         return self
 
     def __next__(self) -> str:
-        if len(self.held) >= self.limit:
+        if len(self.held) - self.record_start >= self.limit:
             raise _Overlong
         line = next(self.lines)
         self.held.append(line)
         return line.decode("latin-1")
 
+    def end_record(self) -> None:
+        """The csv reader has returned a record: the next line starts a new one."""
+        self.record_start = len(self.held)
+
     def take(self) -> list[bytes]:
         held, self.held = self.held, []
+        self.record_start = 0
         return held
 
 
@@ -84,7 +95,7 @@ class TableStream:
     Differences from a whole-file read, all about files that are broken anyway: the share of
     broken lines that refuses a file (``MAX_BROKEN_LINE_SHARE``) is judged per chunk; a file
     whose chunks disagree on the encoding (UTF-8 first, Windows-1256 later) is refused with the
-    fix; a CSV record that runs on for more than ``10 * chunk_rows + 1000`` lines (a quote that
+    fix; a CSV record that runs on for more than :data:`MAX_RECORD_LINES` lines (a quote that
     never closes) is cut there and quarantined line by line; numeric (epoch) dates take their
     unit from each chunk.
 
@@ -253,7 +264,7 @@ class TableStream:
 
     def _csv(self, sep: str) -> Iterator[pd.DataFrame]:
         csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
-        feed = _LineFeed(self._lines(), limit=10 * self.chunk_rows + 1000)
+        feed = _LineFeed(self._lines(), limit=MAX_RECORD_LINES)
         decoder = _ChunkDecoder(self.path, self.encoding)
         header: bytes | None = None
         lines_before = 0  # data lines (after the header) before the current chunk
@@ -261,6 +272,7 @@ class TableStream:
         while True:
             try:
                 for fields in csv.reader(feed, delimiter=sep):
+                    feed.end_record()
                     if header is None:
                         if fields:
                             header = b"".join(feed.take())

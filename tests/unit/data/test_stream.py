@@ -164,3 +164,28 @@ def test_encoding_switch_between_chunks_is_refused(tmp_path: Path):
     path.write_bytes(data)
     with pytest.raises(DataError, match="mixes encodings"):
         list(iter_table(path, chunk_rows=5))
+
+
+def test_long_multiline_records_are_never_cut(tmp_path: Path, monkeypatch):
+    from arnews_ml.data import stream
+
+    monkeypatch.setattr(stream, "MAX_RECORD_LINES", 20)  # a chunk holds 7 x 8 = 56 lines
+    texts = ["\n".join(f"فقرة {j} من الخبر {i}" for j in range(8)) for i in range(N_ROWS)]
+    path = tmp_path / "long.csv"
+    pd.DataFrame({"id": range(N_ROWS), "text": texts}).to_csv(path, index=False)
+    frame = _assert_same(path)
+    assert frame[ERROR_COL].isna().all() and frame["text"].tolist() == texts
+
+
+def test_a_quote_that_never_closes_is_cut_and_quarantined(tmp_path: Path, monkeypatch):
+    from arnews_ml.data import stream
+
+    monkeypatch.setattr(stream, "MAX_RECORD_LINES", 5)
+    lines = ["id,text,extra"] + [f"n{i},خبر رقم {i},x" for i in range(N_ROWS)]
+    lines[21] = 'n20,"خبر بلا نهاية,x'
+    path = tmp_path / "open.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    frame = pd.concat(list(iter_table(path, chunk_rows=CHUNK)), ignore_index=True)
+    assert len(frame) == N_ROWS  # every data line accounted for, none read into another
+    merged = frame[frame[ERROR_COL] == "merged_lines"]
+    assert merged["_row"].min() == 21 and len(merged) >= 5
