@@ -84,8 +84,10 @@ def texts_from_input(model_input: Any) -> list[Any]:
                 f"The input has no '{TEXT_COLUMN}' column; its columns are: {columns}. "
                 f"Send {_ACCEPTED}."
             )
-        # one row per record as sent: a record whose text is a list is one bad row (MLflow 3
-        # already turns {"inputs": {"text": [...]}} into one row per text)
+        # One row per record as sent: a record whose text is a list is one bad row. MLflow 3's
+        # server already turns {"inputs": {"text": [...]}} into one row per text; in Python,
+        # its schema enforcement makes pyfunc.predict({"text": [...]}) one row holding the
+        # list, which cannot be told from a bad record: pass a DataFrame there.
         values = list(model_input[TEXT_COLUMN])
     elif isinstance(model_input, pd.Series):
         values = list(model_input)
