@@ -29,10 +29,10 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip 2>&1 | $(QUIET_PIP)
 	@$(BIN)/python -m pip install $(PIP_FLAGS) torch==2.13.0 2>&1 | $(QUIET_PIP)
 	@$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[all,dev]' 2>&1 | $(QUIET_PIP)
-	@$(BIN)/python -c "import arnews_ml, torch, bertopic, mlflow, sklearn, optuna, hydra_plugins.hydra_optuna_sweeper, hydra_plugins.hydra_joblib_launcher; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	@$(BIN)/python -c "import arnews_ml, torch, bertopic, mlflow, sklearn, optuna, psycopg2, pyspark, hypothesis, gensim, hydra_plugins.hydra_optuna_sweeper, hydra_plugins.hydra_joblib_launcher, hydra_plugins.hydra_submitit_launcher; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the package with every extra (sweep) and dev tools
+install: $(STAMP) ## Create .venv and install the package with every extra (sweep, server, slurm, spark) and dev tools
 
 demo: $(STAMP) ## The main job: experiment on the bundled sample corpus, logged to ./mlflow.db
 	$(BIN)/python -m arnews_ml.demo

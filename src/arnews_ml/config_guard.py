@@ -117,44 +117,95 @@ def check_command_line(config_name: str, argv: Sequence[str]) -> None:
 
     from arnews_ml.config import CONFIG_DIR, register_resolvers
 
-    extra_dirs: list[str] = []
-    overrides: list[str] = []
-    name = config_name
+    name, extra_dirs, overrides = _split_command_line(config_name, argv)
+    # as Hydra's command line does: the given folders first, then the packaged configs
+    search = [*extra_dirs, str(CONFIG_DIR)]
+    primary = next((d for d in search if (Path(d) / f"{name}.yaml").is_file()), str(CONFIG_DIR))
+    if extra_dirs:
+        paths = ",".join(f"file://{d}" for d in search if d != primary)
+        overrides.append(f"hydra.searchpath=[{paths}]")
+    register_resolvers()
+    for variant in _sweep_variants(overrides, search):
+        GlobalHydra.instance().clear()
+        try:
+            with initialize_config_dir(config_dir=primary, version_base="1.3"):
+                cfg = compose(config_name=name, overrides=variant, return_hydra_config=True)
+        except Exception as err:
+            # what cannot be composed here cannot be checked: refuse, never let Hydra build it
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ConfigError(
+                f"The config '{name}' with {' '.join(argv)} cannot be composed for its safety "
+                f"check ({first}). Check --config-dir/--config-name and the overrides."
+            ) from None
+        finally:
+            GlobalHydra.instance().clear()
+        hydra_node = OmegaConf.to_container(cfg.hydra, resolve=False)
+        assert isinstance(hydra_node, dict)
+        check_hydra_targets(hydra_node)
+
+
+#: Hydra's command-line flags that take a value (the value is not an override).
+_VALUE_FLAGS = ("--package", "-p", "--cfg", "-c", "--experimental-rerun")
+
+
+def _split_command_line(config_name: str, argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
+    """The config name, the extra config folders and the overrides of a Hydra command line."""
+    name, extra_dirs, overrides = config_name, [], []
     args = list(argv)
     i = 0
     while i < len(args):
-        arg = args[i]
-        flag, _, inline = arg.partition("=")
-        if flag in (*_CONFIG_DIR_FLAGS, "--config-name", "-cn"):
-            value = inline or (args[i + 1] if i + 1 < len(args) else "")
-            i += 1 if inline else 2
+        flag, has_value, inline = args[i].partition("=")
+        takes_value = flag in (*_CONFIG_DIR_FLAGS, "--config-name", "-cn", *_VALUE_FLAGS)
+        if flag in ("--info", "-i"):  # an optional value, never an override
+            takes_value = i + 1 < len(args) and "=" not in args[i + 1]
+        if takes_value and flag.startswith("-"):
+            value = inline if has_value else (args[i + 1] if i + 1 < len(args) else "")
+            i += 1 if has_value else 2
             if flag in ("--config-name", "-cn"):
                 name = value
-            elif value:
+            elif flag in _CONFIG_DIR_FLAGS and value:
                 extra_dirs.append(str(Path(value).expanduser().absolute()))
             continue
-        if not arg.startswith("-"):
-            overrides.append(arg)
+        if not args[i].startswith("-"):
+            overrides.append(args[i])
         i += 1
-    # as Hydra's command line does: the given folders first, then the packaged configs
-    primary = extra_dirs[0] if extra_dirs else str(CONFIG_DIR)
-    if extra_dirs:
-        paths = ",".join(f"file://{d}" for d in [*extra_dirs[1:], str(CONFIG_DIR)])
-        overrides.append(f"hydra.searchpath=[{paths}]")
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=primary, version_base="1.3"):
-            cfg = compose(config_name=name, overrides=overrides, return_hydra_config=True)
-    except Exception as err:
-        # what cannot be composed here cannot be checked: refuse rather than let Hydra build it
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ConfigError(
-            f"The config '{name}' with {' '.join(argv)} cannot be composed for its safety check "
-            f"({first}). Check --config-dir/--config-name and the overrides."
-        ) from None
-    finally:
-        GlobalHydra.instance().clear()
-    hydra_node = OmegaConf.to_container(cfg.hydra, resolve=False)
-    assert isinstance(hydra_node, dict)
-    check_hydra_targets(hydra_node)
+    return name, extra_dirs, overrides
+
+
+def _sweep_variants(overrides: list[str], search: list[str]) -> list[list[str]]:
+    """Override lists to compose so that every hydra node a sweep's jobs can get is checked.
+
+    A sweep over a config group (``data=file,sample``) can change the hydra node: each of its
+    values is composed once. A sweep over a plain key (``classifier.C=0.1,1``,
+    ``interval(...)``) cannot, and is left out. A sweep over a ``hydra`` target or group is
+    refused.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    fixed: list[str] = []
+    group_sweeps: list[list[str]] = []
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if not override.is_sweep_override():
+            fixed.append(override.input_line)
+            continue
+        key = override.key_or_group
+        is_group = any((Path(folder) / key).is_dir() for folder in search)
+        if key.startswith("hydra") and (is_group or key.endswith("_target_")):
+            raise ConfigError(
+                f"'{override.input_line}' sweeps over a part Hydra builds itself; choose one "
+                "value (a sweep runs one launcher, sweeper and set of callbacks)."
+            )
+        if is_group:
+            element = override.get_key_element()
+            try:
+                values = list(override.sweep_string_iterator())
+            except Exception as err:  # glob(...) needs Hydra's loader: name the options
+                raise ConfigError(
+                    f"'{override.input_line}': list the options of a group sweep by name for "
+                    f"the config safety check ({err})."
+                ) from None
+            group_sweeps.append([f"{element}={value}" for value in values])
+    variants = [fixed]
+    for options in group_sweeps:
+        variants += [[*fixed, option] for option in options]
+    return variants

@@ -91,3 +91,41 @@ def test_every_target_of_a_composed_node_is_checked():
     }
     with pytest.raises(ConfigError, match=r"hydra\.sweeper"):
         check_hydra_targets(node)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-m", "hydra/launcher=slurm", "hydra.launcher.partition=gpu", "classifier=svm,logreg"],
+        ["-m", "hydra.launcher.n_jobs=2", "hydra/launcher=joblib", "classifier.C=interval(0.1,1)"],
+        ["hydra/launcher=slurm", "hydra.launcher.partition=gpu", "--cfg", "hydra", "-p", "hydra"],
+        ["-m", "hydra.launcher.n_jobs=2", "hydra/launcher=joblib", "seed=range(1,4)"],
+    ],
+    ids=["slurm-sweep", "optuna-interval", "cfg-and-package-flags", "range"],
+)
+def test_documented_sweep_commands_pass(argv):
+    check_command_line("train", argv)
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["+hydra.callbacks.x._target_=os.system,os.popen", "hydra.sweeper._target_=a.B,c.D"],
+)
+def test_a_sweep_over_a_part_hydra_builds_is_refused(override):
+    with pytest.raises(ConfigError, match="sweeps over a part Hydra builds itself"):
+        check_command_line("train", ["-m", override])
+
+
+def test_each_option_of_a_swept_group_is_checked(tmp_path):
+    folder = tmp_path / "mine"
+    (folder / "classifier").mkdir(parents=True)
+    hostile = {
+        "_target_": "arnews_ml.classify.heads.svm",
+        "hydra": {"callbacks": {"evil": {"_target_": "os.system"}}},
+    }
+    (folder / "classifier" / "evil.yaml").write_text(
+        "# @package _global_\n" + yaml.safe_dump({"hydra": hostile["hydra"]}), encoding="utf-8"
+    )
+    argv = ["-m", "--config-dir", str(folder), "classifier=svm,evil"]
+    with pytest.raises(ConfigError, match=r"hydra\.callbacks\.evil.*os\.system"):
+        check_command_line("train", argv)
