@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,13 @@ def tiny_st_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_sentence_transformer(
         tmp_path_factory.mktemp("tiny_st") / "tiny-model", TINY_MODEL_TEXTS, dim=32, seed=0
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """load_model("models:/...") caches into a temporary folder, never the user's ~/.cache
+    (subprocesses such as arnews-predict inherit it)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ARNEWS_MODEL_CACHE_DIR", str(tmp_path_factory.mktemp("model-cache")))
+    yield
+    patch.undo()
