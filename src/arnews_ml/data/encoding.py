@@ -25,8 +25,11 @@ __all__ = [
 
 # Arabic letters (not digits or punctuation): proof that a cp1256 decoding makes sense.
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
-# The letters of Arabic proper (no Persian/Urdu extras, whose cp1256 bytes are UTF-8 trail bytes).
-_CORE_ARABIC = re.compile("[\u0621-\u063a\u0641-\u064a]")
+# Two letters of Arabic proper (no Persian/Urdu extras, whose cp1256 bytes are UTF-8 trail
+# bytes), harakat between them allowed.
+_ARABIC_WORD = re.compile(
+    "[\u0621-\u063a\u0641-\u064a][\u064b-\u0652]*[\u0621-\u063a\u0641-\u064a]"
+)
 _GZIP_MAGIC = b"\x1f\x8b"
 # Single-byte codecs in which a line that is valid non-ASCII UTF-8 can only be a foreign line.
 _SINGLE_BYTE = ("cp1256", "iso8859-6")
@@ -139,13 +142,8 @@ def _line_kind(part: bytes) -> str:
     as_utf8 = part.decode("utf-8", errors="replace")
     if len(_ARABIC_LETTER.findall(as_utf8)) > as_utf8.count("\ufffd"):
         return "broken"  # UTF-8 Arabic with a few bad bytes: cp1256 would be mojibake
-    as_cp = part.decode("cp1256")
-    non_ascii = [c for c in as_cp if ord(c) > 0x7F]
-    arabic = sum("\u0600" <= c <= "\u06ff" for c in non_ascii)
-    # UTF-8 Latin read as cp1256 gives pairs like "أ©": at most half Arabic.
-    if _CORE_ARABIC.search(as_cp) and 2 * arabic > len(non_ascii):
-        return "cp1256"
-    return "broken"
+    # A word of Arabic: UTF-8 Latin read as cp1256 gives lone letters ("أ©" for "é").
+    return "cp1256" if _ARABIC_WORD.search(part.decode("cp1256")) else "broken"
 
 
 def _utf8_with_cp1256_lines(

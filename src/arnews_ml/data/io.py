@@ -113,12 +113,19 @@ def _read_csv_rows(
         if is_stray_quote(lines[s - 1 : e], sep, ncols, i == len(spans) - 1)
     }
     unclosed_at_end = bool(spans) and len(spans) - 1 in merged
+    # pandas skips a line of spaces (a row of a one-column file whose text is blank): quoted,
+    # it is read as the row the CSV reader sees, and quarantined as empty text.
+    to_read = list(lines)
+    for s, e in spans:
+        content = lines[s - 1].rstrip("\r\n")
+        if s == e and content and not content.strip(" " if sep == "\t" else " \t"):
+            to_read[s - 1] = f'"{content}"' + lines[s - 1][len(content) :]
     try:
-        raw = _read_delimited(text, path, sep)
+        raw = _read_delimited("".join(to_read), path, sep)
     except DataError:
         if not unclosed_at_end:
             raise
-        raw = _read_delimited("".join(lines[: spans[-1][0] - 1]), path, sep)
+        raw = _read_delimited("".join(to_read[: spans[-1][0] - 1]), path, sep)
         if len(raw) != len(spans) - 1:
             raise
     if scan is None or len(raw) + unclosed_at_end != len(spans):  # not seen alike: plain rows

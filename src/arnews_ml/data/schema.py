@@ -255,7 +255,7 @@ def _parse_onehot(raw: pd.DataFrame, columns: tuple[str, ...], file_name: str) -
                 "Fix the file or set data.label_format to a non-onehot format."
             )
         flags[:, j] = is_true
-    names = np.asarray(columns, dtype=object)
+    names = np.asarray([c.strip() for c in columns], dtype=object)  # labels are stripped
     return [names[row].tolist() for row in flags]
 
 

@@ -295,3 +295,21 @@ def test_corrupt_utf8_line_still_stops_the_file(tmp_path: Path) -> None:
     path.write_bytes(b"\n".join(lines) + b"\n")
     with pytest.raises(DataError, match=r"\(line 6\).*invalid sequence.*Nothing was read"):
         load_corpus(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "blank_row"),
+    [
+        ("one.csv", "text\n   \nخبر\n", 1),  # pandas wrote an empty-looking text unquoted
+        ("two.csv", "id,text\n1,خبر\n \t \n2,خبر آخر\n", 2),
+        ("three.tsv", "id\ttext\n1\tخبر\n   \n2\tخبر آخر\n", 2),
+    ],
+)
+def test_a_line_of_spaces_is_a_row_not_a_skipped_line(
+    tmp_path: Path, name: str, body: str, blank_row: int
+) -> None:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    report = load_corpus(path).report
+    assert report.n_read == report.n_kept + 1
+    assert report.bad_rows[["row", "reason"]].values.tolist() == [[blank_row, "empty_text"]]
