@@ -62,9 +62,11 @@ def tiny_st_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """load_model("models:/...") caches into a temporary folder, never the user's ~/.cache
-    (subprocesses such as arnews-predict inherit it)."""
+    """Models loaded from models:/ and cached features go to temporary folders, never the
+    user's ~/.cache or the repository (subprocesses such as arnews-predict inherit them)."""
     patch = pytest.MonkeyPatch()
     patch.setenv("ARNEWS_MODEL_CACHE_DIR", str(tmp_path_factory.mktemp("model-cache")))
+    # embeddings and TF-IDF features of runs that name no cache folder: not the repository's
+    patch.setenv("ARNEWS_CACHE_DIR", str(tmp_path_factory.mktemp("feature-cache")))
     yield
     patch.undo()

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +18,7 @@ from sklearn.preprocessing import normalize as l2_normalize
 from arnews_ml.embed.base import EmbedderSpec, read_entry_files
 from arnews_ml.embed.ngram_tfidf import CharNgramTfidf, NgramTfidf, WordNgramTfidf
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
+from arnews_ml.parallel import can_fork, forked_pool
 from arnews_ml.text.normalize import DEFAULT_NORMALIZER, Normalizer
 from arnews_ml.text.stopwords import arabic_stopwords
 from arnews_ml.text.tokenize import ArabicAnalyzer, check_ngram_range
@@ -256,7 +255,7 @@ class TfidfEmbedder:
             return False
         if jobs < 0:
             jobs = os.cpu_count() or 1
-        return jobs >= 2 and "fork" in multiprocessing.get_all_start_methods()
+        return jobs >= 2 and can_fork()
 
     def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
         """Learn vocabularies and idf from the training texts.
@@ -285,8 +284,8 @@ class TfidfEmbedder:
             if self._forks():
                 # Both parts are Python-bound (the GIL rules out threads): the word part goes to
                 # a forked process, the char part is built here meanwhile.
-                context = multiprocessing.get_context("fork")
-                with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+                # (bound to this process: a kill -9 of the run takes the worker along)
+                with forked_pool(1) as pool:
                     word = pool.submit(_fit_part, self, "word", prepared)
                     part = "char"
                     fitted["char"] = _fit_part(self, "char", prepared)
