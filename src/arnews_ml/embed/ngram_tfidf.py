@@ -11,7 +11,6 @@ pruning with scikit-learn's tie-breaking, idf and the L2-normalised rows are tho
 from __future__ import annotations
 
 from array import array
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Integral
@@ -22,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
+from arnews_ml.embed.ngram_keys import CodedGrams, CodedVocabulary, CodedWords, numbered
 from arnews_ml.text.tokenize import ArabicAnalyzer
 
 __all__ = ["CharNgramTfidf", "NgramTfidf", "WordNgramTfidf", "char_wb_ngrams"]
@@ -41,13 +41,6 @@ def char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
             break
         out.extend([padded[i : i + n] for i in range(length - n + 1)])
     return out
-
-
-def _numbered() -> defaultdict[str, int]:
-    """A dict that gives each new key the next number (0, 1, 2, ...) on first lookup."""
-    numbers: defaultdict[str, int] = defaultdict()
-    numbers.default_factory = numbers.__len__
-    return numbers
 
 
 def _csr(indptr: array, cols: array, shape: tuple[int, int], dtype: Any) -> sp.csr_array:
@@ -136,6 +129,7 @@ class NgramTfidf:
 
     def fit_transform(self, docs: Sequence[str]) -> sp.csr_array:
         """Learn the vocabulary and idf; return the TF-IDF rows of ``docs``."""
+        self.__dict__.pop("_coded_vocabulary", None)  # a lookup built for an earlier fit
         counts = self._count(docs)
         if counts.n_terms == 0:
             raise ValueError("empty vocabulary; the documents contain no terms")
@@ -193,14 +187,14 @@ class CharNgramTfidf(NgramTfidf):
         super().__init__(ngram_range, **limits)
 
     def _count(self, docs: Sequence[str]) -> _Counts:
-        words = _numbered()
+        words = numbered()
         indptr, ids = array("q", [0]), array("q")
         for doc in docs:
             ids.extend([words[w] for w in doc.split()])
             indptr.append(len(ids))
         doc_words = _csr(indptr, ids, (len(docs), len(words)), self.dtype)
         min_n, max_n = self.ngram_range
-        coded = _CodedGrams.build(list(words), min_n, max_n)
+        coded = CodedGrams.build(list(words), min_n, max_n)
         if coded is not None:
             numbers, keys = pd.factorize(coded.keys)
             word_grams = sp.coo_array(
@@ -212,7 +206,7 @@ class CharNgramTfidf(NgramTfidf):
                 return coded.decode(keys[selected])
 
         else:  # an alphabet too large to pack max_n characters in 63 bits: number them here
-            grams = _numbered()
+            grams = numbered()
             word_ptr, gram_ids = array("q", [0]), array("q")
             for word in words:  # insertion order = word number
                 gram_ids.extend([grams[g] for g in char_wb_ngrams(word, min_n, max_n)])
@@ -227,82 +221,29 @@ class CharNgramTfidf(NgramTfidf):
         # without duplicates (columns unsorted, which no later step needs).
         return _Counts(sp.csr_array(doc_words @ word_grams), word_grams.shape[1], terms)
 
-
-@dataclass
-class _CodedGrams:
-    """The ``char_wb`` n-grams of distinct words as integers, computed with numpy.
-
-    Characters are numbered 1..A in the batch's alphabet and an n-gram of up to ``max_n``
-    characters is the base-(A+1) number of its characters, so equal strings get equal keys
-    and strings of different lengths never collide.
-    """
-
-    word_of: np.ndarray  # the word of each n-gram occurrence
-    keys: np.ndarray  # its integer key
-    alphabet: np.ndarray  # code point of character number i + 1
-    max_n: int
-
-    @property
-    def base(self) -> int:
-        return len(self.alphabet) + 1
-
-    @classmethod
-    def build(cls, words: list[str], min_n: int, max_n: int) -> _CodedGrams | None:
-        """The n-grams of ``words`` (each padded with one space a side), or None when keys of
-        ``max_n`` characters would not fit in 63 bits or the text holds NUL characters."""
-        lengths = np.fromiter(map(len, words), np.int64, len(words)) + 2
-        text = " " + "  ".join(words) + " "  # the padded words, back to back
-        points = np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), np.uint32)
-        alphabet, digits = np.unique(points, return_inverse=True)
-        base = len(alphabet) + 1
-        if base**max_n >= 2**63 or alphabet[0] == 0:  # (decode reads NUL as an end)
-            return None
-        digits = digits.astype(np.int64) + 1
-        word_at = np.repeat(np.arange(len(words)), lengths)  # the word of each character
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        word_of, keys = [], []
-        rolling = digits  # key of the n characters starting at each position
-        for n in range(1, max_n + 1):
-            if n > 1:
-                rolling = rolling[:-1] * base + digits[n - 1 :]
-            if n == min_n:
-                # A word shorter than min_n is emitted once, whole.
-                short = np.flatnonzero(lengths < min_n)
-                for length in np.unique(lengths[short]).tolist():
-                    chosen = short[lengths[short] == length]
-                    word_of.append(chosen)
-                    keys.append(cls._whole(digits, starts[chosen], length, base))
-            if n >= min_n:
-                inside = np.flatnonzero(word_at[: len(rolling)] == word_at[n - 1 :])
-                word_of.append(word_at[inside])
-                keys.append(rolling[inside])
-        return cls(np.concatenate(word_of), np.concatenate(keys), alphabet, max_n)
-
-    @staticmethod
-    def _whole(digits: np.ndarray, starts: np.ndarray, length: int, base: int) -> np.ndarray:
-        key = np.zeros(len(starts), np.int64)
-        for offset in range(length):
-            key = key * base + digits[starts + offset]
-        return key
-
-    def decode(self, keys: np.ndarray) -> list[str]:
-        """The strings of ``keys``."""
-        keys = np.asarray(keys, dtype=np.int64)
-        lengths = np.zeros(len(keys), np.int64)
-        rest = keys.copy()
-        while (alive := rest > 0).any():
-            lengths += alive
-            rest //= self.base
-        points = np.zeros((len(keys), max(self.max_n, 1)), np.uint32)
-        rest = keys.copy()
-        rows = np.arange(len(keys))
-        for step in range(self.max_n):  # last character first
-            column = lengths - 1 - step
-            used = column >= 0
-            points[rows[used], column[used]] = self.alphabet[rest[used] % self.base - 1]
-            rest //= self.base
-        # Fixed-width unicode strings drop their trailing NULs: each row reads as its n-gram.
-        return np.ascontiguousarray(points).view(f"<U{points.shape[1]}").ravel().tolist()
+    def transform(self, docs: Sequence[str]) -> sp.csr_array:
+        """TF-IDF rows of ``docs``: n-grams are integer keys looked up in the fitted vocabulary's
+        sorted keys (no n-gram string is built); what ``NgramTfidf.transform`` gives."""
+        coded = CodedVocabulary.of(self)
+        if coded is None:
+            return super().transform(docs)
+        words = numbered()
+        indptr, ids = array("q", [0]), array("q")
+        for doc in docs:
+            ids.extend([words[w] for w in doc.split()])
+            indptr.append(len(ids))
+        doc_words = _csr(indptr, ids, (len(docs), len(words)), self.dtype)
+        min_n, max_n = self.ngram_range
+        grams = CodedGrams.build(list(words), min_n, max_n, alphabet=coded.alphabet)
+        assert grams is not None  # a fixed alphabet always codes
+        columns = coded.columns_of(grams.keys)
+        hit = columns >= 0
+        word_columns = sp.coo_array(
+            (np.ones(int(hit.sum()), self.dtype), (grams.word_of[hit], columns[hit])),
+            shape=(len(words), len(self.vocabulary_)),
+        ).tocsr()
+        counts = sp.csr_array(doc_words @ word_columns)
+        return self._tfidf.transform(counts.astype(self.dtype, copy=False), copy=False)
 
 
 class WordNgramTfidf(NgramTfidf):
@@ -330,12 +271,12 @@ class WordNgramTfidf(NgramTfidf):
     def _tokens(self, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Token numbers (dropped tokens left out), each token's document, the token strings."""
         analyzer = self.analyzer
-        raw = _numbered()
+        raw = numbered()
         indptr, ids = array("q", [0]), array("q")
         for doc in docs:
             ids.extend([raw[t] for t in analyzer.raw_tokens(doc)])
             indptr.append(len(ids))
-        tokens = _numbered()
+        tokens = numbered()
         processed = (analyzer.process_token(t) for t in raw)
         token_of_raw = np.fromiter(
             (-1 if t is None else tokens[t] for t in processed), np.int64, len(raw)
@@ -400,3 +341,33 @@ class WordNgramTfidf(NgramTfidf):
             return out
 
         return _Counts(sp.csr_array(matrix), n_terms, terms)
+
+    def transform(self, docs: Sequence[str]) -> sp.csr_array:
+        """TF-IDF rows of ``docs``: each distinct token is looked up once, n-grams become
+        integer keys looked up in the fitted vocabulary's keys (no n-gram string is built);
+        what ``NgramTfidf.transform`` gives."""
+        coded = CodedWords.of(self)
+        if coded is None:
+            return super().transform(docs)
+        numbers, doc_of, names = self._tokens(docs)
+        known = coded.tokens.get
+        unknown = len(coded.tokens)
+        digit_of = np.fromiter((known(t, unknown) for t in names), np.int64, len(names)) + 1
+        digits = digit_of.take(numbers)
+        min_n, max_n = self.ngram_range
+        rows, keys = [], []
+        rolling = digits
+        for n in range(1, max_n + 1):
+            if n > 1:
+                rolling = rolling[:-1] * coded.base + digits[n - 1 :]
+            if n >= min_n:
+                inside = doc_of[: len(rolling)] == doc_of[n - 1 :]
+                rows.append(doc_of[: len(rolling)][inside])
+                keys.append(rolling[inside])
+        columns = coded.columns_of(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
+        hit = columns >= 0
+        counts = sp.coo_array(
+            (np.ones(int(hit.sum()), self.dtype), (np.concatenate(rows)[hit], columns[hit])),
+            shape=(len(docs), len(self.vocabulary_)),
+        ).tocsr()  # sums the repeated (document, term) entries
+        return self._tfidf.transform(sp.csr_array(counts), copy=False)

@@ -7,12 +7,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from arnews_ml.embed.ngram_tfidf import (
-    CharNgramTfidf,
-    WordNgramTfidf,
-    _CodedGrams,
-    char_wb_ngrams,
-)
+from arnews_ml.embed.ngram_keys import CodedGrams
+from arnews_ml.embed.ngram_tfidf import CharNgramTfidf, WordNgramTfidf, char_wb_ngrams
 from arnews_ml.text.tokenize import ArabicAnalyzer
 
 DOCS = [
@@ -73,17 +69,17 @@ def test_char_part_without_integer_keys_gives_the_same_result() -> None:
     # Python numbering takes over, with the same result.
     words = ["".join(chr(0x0621 + (i * 7 + j) % 40) for j in range(14)) for i in range(30)]
     docs = [" ".join(words[i : i + 5]) for i in range(25)]
-    assert _CodedGrams.build(words, 10, 12) is None
+    assert CodedGrams.build(words, 10, 12) is None
     theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(10, 12), lowercase=False)
     check_against(CharNgramTfidf(ngram_range=(10, 12), dtype=np.float64), theirs, docs)
 
 
 def test_coded_grams_decode_back_to_their_strings() -> None:
     words = ["كتب", "a", "long-word", "😀x"]
-    coded = _CodedGrams.build(words, 2, 5)
+    coded = CodedGrams.build(words, 2, 5)
     expected = [g for w in words for g in char_wb_ngrams(w, 2, 5)]
     assert sorted(coded.decode(coded.keys)) == sorted(expected)
-    assert _CodedGrams.build(["a\x00b"], 2, 3) is None  # NUL would read as an end
+    assert CodedGrams.build(["a\x00b"], 2, 3) is None  # NUL would read as an end
 
 
 @pytest.mark.parametrize("limits", LIMITS)
@@ -144,3 +140,31 @@ def test_max_features_breaks_ties_as_scikit_learn(dtype) -> None:
     check_against(ours, theirs, docs)
     theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 5), **shared)
     check_against(CharNgramTfidf(ngram_range=(4, 5), dtype=dtype, max_features=37), theirs, docs)
+
+
+def _random_docs(seed: int, n: int = 60) -> list[str]:
+    rng = np.random.default_rng(seed)
+    alphabet = [*"ابتثجحخدرزسشصطعغفقكلمنهوي", "a", "b", "😀", "ـ", "1"]
+    words = ["".join(rng.choice(alphabet, size=rng.integers(1, 9))) for _ in range(80)]
+    return [" ".join(rng.choice(words, size=rng.integers(0, 25))) for _ in range(n)]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CharNgramTfidf((2, 5), min_df=2),
+        lambda: CharNgramTfidf((1, 3)),
+        lambda: WordNgramTfidf(ngram_range=(1, 2), min_df=2),
+        lambda: WordNgramTfidf(ngram_range=(1, 3)),
+        lambda: WordNgramTfidf(ngram_range=(2, 2)),
+    ],
+    ids=["char-2-5", "char-1-3", "word-1-2", "word-1-3", "word-2-2"],
+)
+def test_integer_key_lookup_equals_the_string_lookup_and_follows_a_refit(make) -> None:
+    from arnews_ml.embed.ngram_tfidf import NgramTfidf
+
+    part = make()
+    for seed in (0, 1):  # the second fit must not reuse the first fit's lookup
+        part.fit_transform(_random_docs(seed))
+        held_out = [*_random_docs(seed + 10, 40), "", "zzz qqq", "😀"]
+        assert_same(part.transform(held_out), NgramTfidf.transform(part, held_out))
