@@ -157,8 +157,7 @@ def _utf8_with_cp1256_lines(
         DataError: As many cp1256 lines as UTF-8 ones (or, with an explicit utf-8, more).
     """
     parts = data.split(b"\n")
-    bom = parts[0].startswith(codecs.BOM_UTF8)
-    if bom:
+    if parts[0].startswith(codecs.BOM_UTF8):
         parts[0] = parts[0][len(codecs.BOM_UTF8) :]
     kinds = [_line_kind(part) for part in parts]
     if "broken" in kinds:
