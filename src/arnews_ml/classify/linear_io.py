@@ -29,12 +29,22 @@ from sklearn.svm import LinearSVC
 from arnews_ml.exceptions import ArtifactError
 
 __all__ = [
+    "HEAD_FILE",
     "LINEAR_CLASSES",
     "LINEAR_FORMAT",
+    "LINEAR_HEAD_FILE",
     "linear_state",
+    "load_head",
     "load_linear_head",
+    "save_head",
     "save_linear_head",
 ]
+
+HEAD_FILE = "head.skops"
+"""A head saved with skops (any scikit-learn-like head)."""
+
+LINEAR_HEAD_FILE = "head.npz"
+"""A linear head saved as plain arrays by this module."""
 
 LINEAR_FORMAT = "linear-npz-1"
 """The ``format`` a head entry in the manifest carries when it was saved by this module."""
@@ -203,3 +213,54 @@ def load_linear_head(path: str | Path, entry: dict[str, Any]) -> Any:
     head.classes_ = arrays.get("classes_", head.label_binarizer_.classes_)
     head.n_features_in_ = int(entry.get("n_features_in_", head.estimators_[0].n_features_in_))
     return head
+
+
+def decision_weights(head: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(W, b)`` with ``X @ W + b`` equal to ``head.decision_function(X)`` (2-d), or None.
+
+    For a head without ``predict_proba`` whose scores are plain linear margins: a
+    ``LinearSVC``, or one-vs-rest over ``LinearSVC``. ``W`` is one C-ordered matrix (features x
+    outputs), so a batch is scored in one sparse product instead of one per label, and a
+    single article no longer pays a per-label copy of the transposed coefficients. The sums run
+    in the same order as scikit-learn's, so the margins are the same numbers.
+    """
+    if isinstance(head, OneVsRestClassifier) and type(head) is OneVsRestClassifier:
+        parts = head.estimators_
+        if not parts or any(type(e) is not LinearSVC or e.coef_.shape[0] != 1 for e in parts):
+            return None
+        W = np.ascontiguousarray(np.vstack([e.coef_ for e in parts]).T)
+        b = np.concatenate([np.ravel(e.intercept_) for e in parts])
+        return W, b
+    if type(head) is LinearSVC:
+        return np.ascontiguousarray(head.coef_.T), np.ravel(head.intercept_).copy()
+    return None
+
+
+def save_head(head: Any, directory: Path, inner: Any) -> dict[str, Any]:
+    """Write a fitted head into a bundle folder: plain arrays when :func:`linear_state` can
+    keep it, else skops. Returns its manifest entry (``inner``: the estimator it wraps)."""
+    entry: dict[str, Any] = {
+        "file": LINEAR_HEAD_FILE,
+        "class": f"{type(inner).__module__}:{type(inner).__qualname__}",
+    }
+    linear = save_linear_head(head, directory / LINEAR_HEAD_FILE)
+    if linear is None:  # not a plain linear head: skops, which scans every estimator type
+        from arnews_ml.persist import dump_skops
+
+        dump_skops(head, directory / HEAD_FILE)
+        entry["file"] = HEAD_FILE
+    else:
+        entry.update(linear)
+    return entry
+
+
+def load_head(directory: Path, entry: Any) -> Any:
+    """Read the head :func:`save_head` wrote (bundles from before plain arrays: skops)."""
+    if not isinstance(entry, dict):
+        raise ArtifactError(f"The manifest of {directory} has a malformed 'head'; re-export it.")
+    path = directory / entry.get("file", HEAD_FILE)
+    if entry.get("format") == LINEAR_FORMAT:
+        return load_linear_head(path, entry)
+    from arnews_ml.persist import load_skops
+
+    return load_skops(path)

@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.multioutput import ClassifierChain
 
 from arnews_ml.classify.heads import check_head_fits
-from arnews_ml.classify.linear_io import LINEAR_FORMAT, load_linear_head, save_linear_head
+from arnews_ml.classify.linear_io import HEAD_FILE, decision_weights, load_head, save_head
 from arnews_ml.classify.one_vs_rest import fit_one_vs_rest
 from arnews_ml.classify.targets import (
     check_label_set,
@@ -34,8 +34,6 @@ from arnews_ml.text.rows import predict_rows
 __all__ = ["EMBEDDER_DIR", "HEAD_FILE", "SCORE_PREFIX", "TextClassifier"]
 
 SCORE_PREFIX = "score_"
-HEAD_FILE = "head.skops"
-LINEAR_HEAD_FILE = "head.npz"
 EMBEDDER_DIR = "embedder"
 
 
@@ -293,7 +291,7 @@ class TextClassifier(BaseEstimator):
         if hasattr(head, "predict_proba"):
             P = np.asarray(head.predict_proba(X), dtype=np.float64)
         else:
-            D = np.asarray(head.decision_function(X), dtype=np.float64)
+            D = np.asarray(self._margins(X), dtype=np.float64)
             if self.multilabel_:
                 P = expit(D)
             elif D.ndim == 1:  # binary: the score of the second class
@@ -306,6 +304,20 @@ class TextClassifier(BaseEstimator):
                 f"{n} articles and the labels {', '.join(self.labels_)}."
             )
         return np.clip(P, 0.0, 1.0)
+
+    def _margins(self, X: Any) -> np.ndarray:
+        """``head_.decision_function(X)``, as one product with stacked weights when the head is
+        linear (:func:`~arnews_ml.classify.linear_io.decision_weights`; same numbers)."""
+        cached = self.__dict__.get("_decision_weights")
+        if cached is None or cached[0] is not self.head_:
+            cached = (self.head_, decision_weights(self.head_))
+            self.__dict__["_decision_weights"] = cached
+        weights = cached[1]
+        if weights is None:
+            return self.head_.decision_function(X)
+        W, b = weights
+        D = np.asarray(X @ W) + b
+        return D[:, 0] if D.shape[1] == 1 else D  # binary: one margin, as scikit-learn gives
 
     def _scores_for_texts(self, texts: Sequence[str]) -> np.ndarray:
         self._check_fitted()
@@ -411,18 +423,7 @@ class TextClassifier(BaseEstimator):
         embedder_dir.mkdir(parents=True, exist_ok=True)
         embedder_entry = self.embedder.save(embedder_dir)
         inner = self.head_.estimator if self.multilabel_ else self.head_
-        head_entry: dict[str, Any] = {
-            "file": LINEAR_HEAD_FILE,
-            "class": f"{type(inner).__module__}:{type(inner).__qualname__}",
-        }
-        linear = save_linear_head(self.head_, directory / LINEAR_HEAD_FILE)
-        if linear is None:  # not a plain linear head: skops, which scans every estimator type
-            from arnews_ml.persist import dump_skops
-
-            dump_skops(self.head_, directory / HEAD_FILE)
-            head_entry["file"] = HEAD_FILE
-        else:
-            head_entry.update(linear)
+        head_entry = save_head(self.head_, directory, inner)
         random_state = self.random_state if isinstance(self.random_state, int) else None
         return {
             "labels": list(self.labels_),
@@ -459,18 +460,7 @@ class TextClassifier(BaseEstimator):
         embedder = load_embedder(
             directory / manifest.get("embedder_dir", EMBEDDER_DIR), manifest["embedder"]
         )
-        head_entry = manifest["head"]
-        if not isinstance(head_entry, Mapping):
-            raise ArtifactError(
-                f"The manifest of {directory} has a malformed 'head'; re-export it."
-            )
-        head_file = directory / head_entry.get("file", HEAD_FILE)
-        if head_entry.get("format") == LINEAR_FORMAT:
-            head_ = load_linear_head(head_file, dict(head_entry))
-        else:
-            from arnews_ml.persist import load_skops
-
-            head_ = load_skops(head_file)
+        head_ = load_head(directory, manifest["head"])
         multilabel = manifest["task"] == "multilabel"
         labels = [str(x) for x in manifest["labels"]]
         thresholds = manifest["thresholds"]

@@ -153,3 +153,30 @@ print(sorted(m for m in ("skops.io", "torch") if m in sys.modules))
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("classes", [2, 3, "multilabel"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stacked_weights_give_scikit_learns_margins_exactly(classes, dtype):
+    from arnews_ml.classify.linear_io import decision_weights
+
+    X, y, Y = _data()
+    X = X.astype(dtype)
+    if classes == "multilabel":
+        head = OneVsRestClassifier(LinearSVC(random_state=0)).fit(X, Y)
+    else:
+        head = LinearSVC(random_state=0).fit(X, y % classes)
+    W, b = decision_weights(head)
+    margins = np.asarray(X @ W) + b
+    expected = head.decision_function(X)
+    np.testing.assert_array_equal(margins if expected.ndim == 2 else margins[:, 0], expected)
+    single = np.asarray(X[:1] @ W) + b  # one article: the same numbers as in the batch
+    np.testing.assert_array_equal(single[0], margins[0])
+
+
+def test_heads_with_probabilities_keep_their_own_scoring():
+    from arnews_ml.classify.linear_io import decision_weights
+
+    X, y, Y = _data()
+    assert decision_weights(LogisticRegression().fit(X, y)) is None
+    assert decision_weights(OneVsRestClassifier(LogisticRegression()).fit(X, Y)) is None
