@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.multioutput import ClassifierChain
 
+from arnews_ml.classify.batch_scoring import scores_in_workers, workers_for
 from arnews_ml.classify.heads import check_head_fits
 from arnews_ml.classify.linear_io import HEAD_FILE, decision_weights, load_head, save_head
 from arnews_ml.classify.one_vs_rest import fit_one_vs_rest
@@ -62,7 +63,9 @@ class TextClassifier(BaseEstimator):
             processes that die with this one; used only when the fits are large enough to pay
             for the workers (:mod:`arnews_ml.classify.one_vs_rest`). Not threads: liblinear's
             random state is process-global, so threaded fits would not be reproducible.
-            ``None``: 1; ``-1``: all CPU cores. The fitted model is the same either way.
+            ``None``: 1; ``-1``: all CPU cores. The fitted model is the same either way. Also
+            the workers that score a batch of 2,000+ articles (slices of it, same scores);
+            a model loaded from a bundle uses all cores (set ``model.n_jobs = 1`` to stop).
 
     Attributes:
         labels_: Sorted label names; the column order of every score matrix.
@@ -324,6 +327,9 @@ class TextClassifier(BaseEstimator):
         texts = check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels_)), dtype=np.float64)
+        workers = workers_for(self.n_jobs, len(texts))
+        if workers > 1:
+            return scores_in_workers(self, texts, workers)
         return self._scores(self._encode_clean(texts))
 
     @property
@@ -481,6 +487,7 @@ class TextClassifier(BaseEstimator):
             min_labels=int(manifest["min_labels"]),
             cleaner=load_cleaner(manifest.get("cleaner"), directory),
             random_state=manifest.get("random_state"),
+            n_jobs=-1,  # large batches are scored on every core (see batch_scoring)
         )
         model.labels_ = labels
         model.multilabel_ = multilabel

@@ -1,0 +1,53 @@
+"""Score a large batch of articles in forked workers, one slice each, on every core.
+
+Cleaning, TF-IDF and scoring treat each article on its own (learned boilerplate lines, idf and
+weights are fixed once fitted), so slices of a batch scored apart give exactly the rows of the
+whole batch scored at once. The workers are forks of this process (the model is read from its
+memory, never pickled) bound to it (:mod:`arnews_ml.parallel`); only the score matrices come
+back. Batches under :data:`MIN_PARALLEL_DOCS` are scored here: a request to a served model never
+forks.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from arnews_ml.parallel import forked_pool, worker_count
+
+__all__ = ["MIN_PARALLEL_DOCS", "scores_in_workers", "workers_for"]
+
+#: Batches smaller than this are scored in this process.
+MIN_PARALLEL_DOCS = 2000
+
+#: What forked workers read: set just before the pool forks, cleared after.
+_SHARED: dict[str, Any] = {}
+
+
+def workers_for(n_jobs: int | None, n_docs: int) -> int:
+    """Workers to score ``n_docs`` articles with (1: in this process)."""
+    return worker_count(n_jobs, n_tasks=n_docs, work=n_docs, min_work=MIN_PARALLEL_DOCS)
+
+
+def _score_slice(bounds: tuple[int, int]) -> np.ndarray:
+    model, texts = _SHARED["model"], _SHARED["texts"]
+    start, stop = bounds
+    return model._scores(model._encode_clean(texts[start:stop]))
+
+
+def scores_in_workers(model: Any, texts: list[str], workers: int) -> np.ndarray:
+    """``model._scores(model._encode_clean(texts))``, computed in ``workers`` forked slices."""
+    edges = np.linspace(0, len(texts), workers + 1).astype(int).tolist()
+    bounds = list(itertools.pairwise(edges))
+    _SHARED.update(model=model, texts=texts)
+    try:
+        pool = forked_pool(workers)
+        if pool is None:
+            return model._scores(model._encode_clean(texts))
+        with pool:
+            parts = list(pool.map(_score_slice, bounds))
+    finally:
+        _SHARED.clear()
+    return np.vstack(parts)
