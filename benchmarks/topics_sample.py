@@ -133,17 +133,22 @@ def run_variant(args: argparse.Namespace, overrides: list[str]) -> dict[str, flo
     }
 
 
-def spawn(model: str, variant: str, args: argparse.Namespace, overrides: list[str]) -> dict:
-    """Run one variant in a fresh process and read back its figures."""
+def spawn(
+    model: str, variant: str, args: argparse.Namespace, overrides: list[str], **sizes: int
+) -> dict:
+    """Run one variant in a fresh process and read back its figures (``sizes``: ``limit`` and
+    ``fit_sample`` instead of the command line's)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         result_path = Path(handle.name)
     command = [
         sys.executable, __file__, "--variant", variant, "--model", model,
-        "--fit-sample", str(args.fit_sample), "--chunk-size", str(args.chunk_size),
+        "--fit-sample", str(sizes.get("fit_sample", args.fit_sample)),
+        "--chunk-size", str(args.chunk_size),
         "--seed", str(args.seed), "--result", str(result_path),
     ]  # fmt: skip
-    if args.limit:
-        command += ["--limit", str(args.limit)]
+    limit = sizes.get("limit", args.limit)
+    if limit:
+        command += ["--limit", str(limit)]
     subprocess.run([*command, *overrides], check=True)
     row = json.loads(result_path.read_text())
     result_path.unlink()
@@ -206,6 +211,9 @@ def main() -> None:
         flush=True,
     )
     for model in args.models:
+        # numba compiles UMAP/HDBSCAN on first use and caches it on disk: a tiny warm-up run
+        # keeps that cost out of whichever variant would come first
+        spawn(model, "sample", args, overrides, limit=400, fit_sample=200)
         rows = {}
         for variant in ("sample", "all"):
             rows[variant] = spawn(model, variant, args, overrides)
