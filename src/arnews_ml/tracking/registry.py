@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 #: The metrics a version's description quotes, per task.
 HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
     "classification": ("test_f1_macro", "test_f1_micro", "val_f1_macro"),
-    "topics": ("npmi", "c_v", "topic_diversity", "n_topics", "label_nmi"),
+    "topics": ("npmi", "npmi_doc", "c_v", "topic_diversity", "n_topics", "label_nmi"),
 }
 
 

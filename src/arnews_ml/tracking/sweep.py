@@ -61,7 +61,15 @@ TAG_OVERRIDES = "arnews_ml.overrides"
 #: Metrics shown in the summary table after the objective, per task.
 SUMMARY_METRICS: dict[str, tuple[str, ...]] = {
     "classification": ("val_f1_macro", "test_f1_macro", "test_f1_micro", "fit_seconds"),
-    "topics": ("npmi", "c_v", "topic_diversity", "n_topics", "outlier_ratio", "fit_seconds"),
+    "topics": (
+        "npmi",
+        "npmi_doc",
+        "c_v",
+        "topic_diversity",
+        "n_topics",
+        "outlier_ratio",
+        "fit_seconds",
+    ),
 }
 _TASKS = {"train": "classification", "topics": "topics"}
 
