@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import pandas as pd
@@ -118,7 +118,33 @@ class CodedGrams:
 
 
 @dataclass
-class CodedVocabulary:
+class _CodedLookup:
+    """What both coded vocabularies share: built once per fitted part, looked up by key."""
+
+    keys: pd.Index  # hashed integer keys
+    columns: np.ndarray  # the vocabulary column of each key
+
+    @classmethod
+    def build(cls, vocabulary: dict[str, int], max_n: int) -> Self | None:
+        raise NotImplementedError
+
+    @classmethod
+    def of(cls, part: CharNgramTfidf | WordNgramTfidf) -> Self | None:
+        """The part's coded vocabulary, built on first use (None: use the string lookup)."""
+        cached = part.__dict__.get("_coded_vocabulary", False)
+        if cached is False:
+            cached = cls.build(part.vocabulary_, part.ngram_range[1])
+            part.__dict__["_coded_vocabulary"] = cached
+        return cached
+
+    def columns_of(self, keys: np.ndarray) -> np.ndarray:
+        """The vocabulary column of each key, -1 where the key is not in the vocabulary."""
+        where = self.keys.get_indexer(keys)
+        return np.where(where >= 0, self.columns[where], -1)
+
+
+@dataclass
+class CodedVocabulary(_CodedLookup):
     """A fitted ``char_wb`` vocabulary as integer keys, looked up in a hash table in C.
 
     Built once per fitted part (on first transform) from its vocabulary strings: characters are
@@ -127,16 +153,6 @@ class CodedVocabulary:
     """
 
     alphabet: np.ndarray
-    keys: pd.Index  # hashed integer keys
-    columns: np.ndarray  # the vocabulary column of each key
-
-    @classmethod
-    def of(cls, part: CharNgramTfidf) -> CodedVocabulary | None:
-        cached = part.__dict__.get("_coded_vocabulary", False)
-        if cached is False:
-            cached = cls.build(part.vocabulary_, part.ngram_range[1])
-            part.__dict__["_coded_vocabulary"] = cached
-        return cached
 
     @classmethod
     def build(cls, vocabulary: dict[str, int], max_n: int) -> CodedVocabulary | None:
@@ -161,16 +177,11 @@ class CodedVocabulary:
             step = used[:, position]
             keys[step] = keys[step] * base + digits[step, position]
         columns = np.fromiter(vocabulary.values(), np.int64, len(terms))
-        return cls(alphabet, pd.Index(keys), columns)
-
-    def columns_of(self, keys: np.ndarray) -> np.ndarray:
-        """The vocabulary column of each key, -1 where the key is not in the vocabulary."""
-        where = self.keys.get_indexer(keys)
-        return np.where(where >= 0, self.columns[where], -1)
+        return cls(pd.Index(keys), columns, alphabet)
 
 
 @dataclass
-class CodedWords:
+class CodedWords(_CodedLookup):
     """A fitted word n-gram vocabulary as integer keys over its own token numbering.
 
     Token t of the vocabulary is digit t + 1 (a token it never saw: T + 1), an n-gram the
@@ -179,16 +190,6 @@ class CodedWords:
 
     tokens: dict[str, int]
     base: int
-    keys: pd.Index
-    columns: np.ndarray
-
-    @classmethod
-    def of(cls, part: WordNgramTfidf) -> CodedWords | None:
-        cached = part.__dict__.get("_coded_vocabulary", False)
-        if cached is False:
-            cached = cls.build(part.vocabulary_, part.ngram_range[1])
-            part.__dict__["_coded_vocabulary"] = cached
-        return cached
 
     @classmethod
     def build(cls, vocabulary: dict[str, int], max_n: int) -> CodedWords | None:
@@ -209,9 +210,4 @@ class CodedWords:
             )
             keys[step] = keys[step] * base + digits
         columns = np.fromiter(vocabulary.values(), np.int64, len(vocabulary))
-        return cls(dict(tokens), base, pd.Index(keys), columns)
-
-    def columns_of(self, keys: np.ndarray) -> np.ndarray:
-        """The vocabulary column of each key, -1 where the key is not in the vocabulary."""
-        where = self.keys.get_indexer(keys)
-        return np.where(where >= 0, self.columns[where], -1)
+        return cls(pd.Index(keys), columns, dict(tokens), base)

@@ -186,13 +186,17 @@ class CharNgramTfidf(NgramTfidf):
     def __init__(self, ngram_range: tuple[int, int] = (2, 5), **limits: Any) -> None:
         super().__init__(ngram_range, **limits)
 
-    def _count(self, docs: Sequence[str]) -> _Counts:
+    def _doc_words(self, docs: Sequence[str]) -> tuple[dict[str, int], sp.csr_array]:
+        """The batch's distinct words (numbered in order) and its (documents x words) counts."""
         words = numbered()
         indptr, ids = array("q", [0]), array("q")
         for doc in docs:
             ids.extend([words[w] for w in doc.split()])
             indptr.append(len(ids))
-        doc_words = _csr(indptr, ids, (len(docs), len(words)), self.dtype)
+        return words, _csr(indptr, ids, (len(docs), len(words)), self.dtype)
+
+    def _count(self, docs: Sequence[str]) -> _Counts:
+        words, doc_words = self._doc_words(docs)
         min_n, max_n = self.ngram_range
         coded = CodedGrams.build(list(words), min_n, max_n)
         if coded is not None:
@@ -223,16 +227,11 @@ class CharNgramTfidf(NgramTfidf):
 
     def transform(self, docs: Sequence[str]) -> sp.csr_array:
         """TF-IDF rows of ``docs``: n-grams are integer keys looked up in the fitted vocabulary's
-        sorted keys (no n-gram string is built); what ``NgramTfidf.transform`` gives."""
+        keys (no n-gram string is built); what ``NgramTfidf.transform`` gives."""
         coded = CodedVocabulary.of(self)
         if coded is None:
             return super().transform(docs)
-        words = numbered()
-        indptr, ids = array("q", [0]), array("q")
-        for doc in docs:
-            ids.extend([words[w] for w in doc.split()])
-            indptr.append(len(ids))
-        doc_words = _csr(indptr, ids, (len(docs), len(words)), self.dtype)
+        words, doc_words = self._doc_words(docs)
         min_n, max_n = self.ngram_range
         grams = CodedGrams.build(list(words), min_n, max_n, alphabet=coded.alphabet)
         assert grams is not None  # a fixed alphabet always codes
