@@ -425,15 +425,9 @@ def _resolve(uri: str, store: str) -> _Source:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from arnews_ml.tracking.store import _sqlite_path
+    from arnews_ml.tracking.store import require_store_for
 
-    db = _sqlite_path(store)
-    if db is not None and not db.is_file():
-        raise ArtifactError(
-            f"Cannot resolve {uri}: no MLflow tracking store at {store} (the file {db} does "
-            "not exist). Set MLFLOW_TRACKING_URI to the store the model was logged to, e.g. "
-            "MLFLOW_TRACKING_URI=sqlite:////path/to/mlflow.db or http://host:5000."
-        )
+    require_store_for(uri, store)
     registry = os.environ.get("MLFLOW_REGISTRY_URI") or store
     client = MlflowClient(tracking_uri=store, registry_uri=registry)
     try:

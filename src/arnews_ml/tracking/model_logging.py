@@ -26,7 +26,7 @@ from arnews_ml.tracking.store import (
     MODEL_URI_PREFIXES,
     _quiet_progress,
     _scoped_tracking_uri,
-    _sqlite_path,
+    require_store_for,
     resolve_tracking_uri,
 )
 
@@ -63,13 +63,7 @@ def download_model_bundle(uri: str, dst: str | Path, *, tracking_uri: str | None
     """
     store = resolve_tracking_uri(tracking_uri)
     if uri.startswith(MODEL_URI_PREFIXES):
-        db = _sqlite_path(store)
-        if db is not None and not db.is_file():
-            raise ArtifactError(
-                f"Cannot resolve {uri}: no MLflow tracking store at {store} (the file {db} does "
-                "not exist). Set MLFLOW_TRACKING_URI to the store the model was logged to, e.g. "
-                "MLFLOW_TRACKING_URI=sqlite:////path/to/mlflow.db or http://host:5000."
-            )
+        require_store_for(uri, store)
     target = Path(dst)
     target.mkdir(parents=True, exist_ok=True)
     registry = os.environ.get("MLFLOW_REGISTRY_URI") or store

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from arnews_ml.exceptions import ConfigError
+from arnews_ml.exceptions import ArtifactError, ConfigError
 
 __all__ = [
     "DEFAULT_ARTIFACT_DIR",
@@ -24,6 +24,7 @@ __all__ = [
     "MODEL_URI_PREFIXES",
     "check_local_store",
     "default_artifact_location",
+    "require_store_for",
     "resolve_tracking_uri",
     "store_lock",
 ]
@@ -112,6 +113,22 @@ def _sqlite_path(uri: str) -> Path | None:
         return None
     # sqlite:///relative.db has path "/relative.db"; sqlite:////abs.db has "//abs.db"
     return Path(path[1:]).absolute()
+
+
+def require_store_for(uri: str, store: str) -> None:
+    """Refuse to resolve ``uri`` against a SQLite store file that does not exist (MLflow would
+    create an empty store and report the model as missing).
+
+    Raises:
+        ArtifactError: Naming the URI, the store and how to point at the right one.
+    """
+    db = _sqlite_path(store)
+    if db is not None and not db.is_file():
+        raise ArtifactError(
+            f"Cannot resolve {uri}: no MLflow tracking store at {store} (the file {db} does "
+            "not exist). Set MLFLOW_TRACKING_URI to the store the model was logged to, e.g. "
+            "MLFLOW_TRACKING_URI=sqlite:////path/to/mlflow.db or http://host:5000."
+        )
 
 
 @contextlib.contextmanager
