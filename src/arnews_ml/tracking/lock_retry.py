@@ -74,7 +74,9 @@ def retry_when_locked(
                     "fewer jobs at a time, or give the team a tracking server (see the README, "
                     "'Scaling out')."
                 ) from error
-            log.warning("tracking store locked call=%s attempt=%d retry_in=%.2fs", name, attempt, delay)
+            log.warning(
+                "tracking store locked call=%s attempt=%d retry_in=%.2fs", name, attempt, delay
+            )
             time.sleep(delay * (0.5 + random.random()))  # jitter: writers do not retry in step
             delay = min(delay * 2, _MAX_DELAY)
             attempt += 1
