@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["ArnewsError", "ArtifactError", "ConfigError", "DataError", "DependencyError", "TrackingError"]
+__all__ = [
+    "ArnewsError",
+    "ArtifactError",
+    "ConfigError",
+    "DataError",
+    "DependencyError",
+    "TrackingError",
+]
 
 
 class ArnewsError(Exception):
