@@ -103,7 +103,7 @@ def score_dataframe(
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType
 
-    from arnews_ml.tracking.store import resolve_tracking_uri
+    from arnews_ml.tracking.store import _scoped_tracking_uri, resolve_tracking_uri
 
     if not model_uris:
         raise ConfigError("Give at least one model URI (models:/arnews-classifier@champion).")
@@ -117,7 +117,7 @@ def score_dataframe(
             f"The text column {text_column!r} is {frame.schema[text_column].dataType.simpleString()}"
             ", not a string column. Cast it to string first."
         )
-    mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
+    store = resolve_tracking_uri(tracking_uri)
     text = F.col(text_column)
     error = (
         F.when(text.isNull(), F.lit("text is missing"))
@@ -134,7 +134,9 @@ def score_dataframe(
                 f"Spark scoring needs an MLflow model URI (models:/<name>@<alias>, runs:/...), "
                 f"got {uri!r}. Register the bundle first (arnews-train registers it)."
             )
-        predict = mlflow.pyfunc.spark_udf(spark, uri, env_manager="local")
+        # the driver fetches the model now; MLflow's global URI points at the store meanwhile only
+        with _scoped_tracking_uri(store):
+            predict = mlflow.pyfunc.spark_udf(spark, uri, env_manager="local")
         holder = f"_arnews_prediction_{i}"
         scored = scored.withColumn(holder, predict(model_input))
         fields = scored.schema[holder].dataType.fieldNames()
