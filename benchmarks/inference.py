@@ -37,7 +37,7 @@ texts = [json.loads(line)["text"] for line in gzip.open(sys.argv[2], "rt", encod
 model.predict(texts[:20])  # first call: builds the n-gram lookups once
 out = {"load_s": load, "n": len(texts)}
 for jobs in (-1, 1):
-    model.n_jobs = jobs
+    model.predict_n_jobs = jobs
     t = time.perf_counter()
     labels = model.predict(texts)
     out[f"batch_{jobs}"] = len(texts) / (time.perf_counter() - t)

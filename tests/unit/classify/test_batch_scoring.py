@@ -33,11 +33,13 @@ def model() -> TextClassifier:
 @pytest.mark.skipif(not can_fork(), reason="this platform cannot fork")
 def test_forked_slices_give_the_same_scores(model, monkeypatch):
     batch = [f"{t} {i}" for i in range(7) for t in TEXTS]  # 42 articles, slices of 21
-    model.n_jobs = None
+    model.predict_n_jobs = None
     alone = model.predict_scores(batch)
     monkeypatch.setattr(batch_scoring, "MIN_PARALLEL_DOCS", 0)
-    model.n_jobs = 2
-    assert batch_scoring.workers_for(model.n_jobs, len(batch)) == min(2, os.cpu_count() or 1)
+    model.predict_n_jobs = 2
+    assert batch_scoring.workers_for(model.predict_n_jobs, len(batch)) == min(
+        2, os.cpu_count() or 1
+    )
     sliced = model.predict_scores(batch)
     np.testing.assert_array_equal(sliced.to_numpy(), alone.to_numpy())
     assert model.predict(batch) == model.predict_from_scores(alone)
@@ -48,6 +50,7 @@ def test_small_batches_are_scored_here(model):
     assert batch_scoring.workers_for(None, 10**6) == 1
 
 
-def test_a_loaded_model_scores_large_batches_on_every_core(model, tmp_path):
+def test_batch_scoring_in_workers_is_opt_in(model, tmp_path):
     loaded = load_bundle(save_bundle(model, tmp_path / "bundle"))
-    assert loaded.n_jobs == -1
+    assert loaded.predict_n_jobs is None
+    assert batch_scoring.workers_for(loaded.predict_n_jobs, 10**6) == 1
