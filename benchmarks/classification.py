@@ -127,6 +127,7 @@ def throughput(bundle_dir: Path, texts: list[str]) -> float:
     from arnews_ml.inference import load_model
 
     model = load_model(bundle_dir)
+    model.predict_scores(texts[:10])  # the first call builds the n-gram lookups once
     t0 = time.perf_counter()
     model.predict_scores(texts)
     return len(texts) / (time.perf_counter() - t0)
