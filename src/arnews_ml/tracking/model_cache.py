@@ -422,29 +422,18 @@ def _pid_alive(pid: int) -> bool:
 
 def _resolve(uri: str, store: str) -> _Source:
     """Ask the store what ``uri`` names now (an alias moves; a model id does not)."""
-    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from arnews_ml.tracking.store import require_store_for
+    from arnews_ml.tracking.store import registry_uri, require_store_for, store_errors
 
     require_store_for(uri, store)
-    registry = os.environ.get("MLFLOW_REGISTRY_URI") or store
+    registry = registry_uri(store)
     client = MlflowClient(tracking_uri=store, registry_uri=registry)
-    try:
+    with store_errors(uri, store, "resolve", "in"):
         if uri.startswith("models:/"):
             return _resolve_models_uri(client, uri, registry)
         if uri.startswith("runs:/"):
             return _resolve_runs_uri(client, uri)
-    except MlflowException as err:
-        raise ArtifactError(
-            f"Cannot resolve {uri} in the MLflow store {store}: {err.message} "
-            "Check the name/version/alias, or set MLFLOW_TRACKING_URI to the right store."
-        ) from err
-    except OSError as err:  # includes requests' connection errors
-        raise ArtifactError(
-            f"Cannot reach the MLflow store {store} to resolve {uri}: {err}. Start the tracking "
-            "server or set MLFLOW_TRACKING_URI to a reachable store."
-        ) from err
     raise ArtifactError(f"The model cache takes models:/ and runs:/ URIs; got {uri!r}.")
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-from mlflow.exceptions import MlflowException
 
 from arnews_ml.exceptions import ArtifactError, ConfigError
 from arnews_ml.tracking.base import find_bundle_dir
@@ -26,8 +25,10 @@ from arnews_ml.tracking.store import (
     MODEL_URI_PREFIXES,
     _quiet_progress,
     _scoped_tracking_uri,
+    registry_uri,
     require_store_for,
     resolve_tracking_uri,
+    store_errors,
 )
 
 __all__ = [
@@ -66,24 +67,17 @@ def download_model_bundle(uri: str, dst: str | Path, *, tracking_uri: str | None
         require_store_for(uri, store)
     target = Path(dst)
     target.mkdir(parents=True, exist_ok=True)
-    registry = os.environ.get("MLFLOW_REGISTRY_URI") or store
-    try:
-        # MLflow 3.17 resolves models:/ through the *global* tracking/registry URI whatever
-        # tracking_uri= says, so point the global one at the store for this call.
-        with _scoped_tracking_uri(store), _quiet_progress():
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=uri, dst_path=str(target), tracking_uri=store, registry_uri=registry
-            )
-    except MlflowException as err:
-        raise ArtifactError(
-            f"Cannot download {uri} from the MLflow store {store}: {err.message} "
-            "Check the name/version/alias, or set MLFLOW_TRACKING_URI to the right store."
-        ) from err
-    except OSError as err:  # includes requests' connection errors
-        raise ArtifactError(
-            f"Cannot reach the MLflow store {store} to download {uri}: {err}. Start the tracking "
-            "server or set MLFLOW_TRACKING_URI to a reachable store."
-        ) from err
+    registry = registry_uri(store)
+    # MLflow 3.17 resolves models:/ through the *global* tracking/registry URI whatever
+    # tracking_uri= says, so point the global one at the store for this call.
+    with (
+        store_errors(uri, store, "download", "from"),
+        _scoped_tracking_uri(store),
+        _quiet_progress(),
+    ):
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=str(target), tracking_uri=store, registry_uri=registry
+        )
     bundle = find_bundle_dir(Path(local))
     if bundle is None:
         raise ArtifactError(

@@ -24,8 +24,10 @@ __all__ = [
     "MODEL_URI_PREFIXES",
     "check_local_store",
     "default_artifact_location",
+    "registry_uri",
     "require_store_for",
     "resolve_tracking_uri",
+    "store_errors",
     "store_lock",
 ]
 
@@ -129,6 +131,32 @@ def require_store_for(uri: str, store: str) -> None:
             "not exist). Set MLFLOW_TRACKING_URI to the store the model was logged to, e.g. "
             "MLFLOW_TRACKING_URI=sqlite:////path/to/mlflow.db or http://host:5000."
         )
+
+
+def registry_uri(store: str) -> str:
+    """The model registry that goes with ``store``: ``MLFLOW_REGISTRY_URI``, else the store."""
+    return os.environ.get("MLFLOW_REGISTRY_URI") or store
+
+
+@contextlib.contextmanager
+def store_errors(uri: str, store: str, action: str, preposition: str) -> Iterator[None]:
+    """Turn MLflow's errors while asking ``store`` about ``uri`` into one ArtifactError line:
+    "Cannot <action> <uri> <preposition> the MLflow store <store>: ..." for an answer, "Cannot
+    reach the MLflow store <store> to <action> <uri>" for a store that cannot be reached."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as err:
+        raise ArtifactError(
+            f"Cannot {action} {uri} {preposition} the MLflow store {store}: {err.message} "
+            "Check the name/version/alias, or set MLFLOW_TRACKING_URI to the right store."
+        ) from err
+    except OSError as err:  # includes requests' connection errors
+        raise ArtifactError(
+            f"Cannot reach the MLflow store {store} to {action} {uri}: {err}. Start the tracking "
+            "server or set MLFLOW_TRACKING_URI to a reachable store."
+        ) from err
 
 
 @contextlib.contextmanager
