@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +38,38 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess]:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def train_sample() -> Callable[..., Any]:
+    """Train the default classifier on the sample corpus, outputs and caches under ``root``.
+
+    ``train(root, name, *overrides)``: the run folder is ``root/name``; call it inside
+    :func:`sqlite_store` so the run goes to that store.
+    """
+
+    def train(root: Path, name: str = "run", *overrides: str) -> Any:
+        from arnews_ml.config import compose
+        from arnews_ml.tasks.train_classifier import train_classifier
+
+        base = [f"paths.output_dir={root / name}", f"paths.cache_dir={root / 'cache'}"]
+        return train_classifier(compose("train", [*base, *overrides]))
+
+    return train
+
+
+@contextmanager
+def sqlite_store(root: Path) -> Iterator[str]:
+    """``root/mlflow.db`` as MLFLOW_TRACKING_URI with ``root`` as the working folder, for a
+    module-scoped fixture (which cannot use ``monkeypatch``)."""
+    uri = f"sqlite:///{root}/mlflow.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def store_in() -> Callable[[Path], Any]:
+    """:func:`sqlite_store`, for test modules (a conftest is not imported by name)."""
+    return sqlite_store

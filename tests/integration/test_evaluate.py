@@ -15,9 +15,7 @@ from mlflow.tracking import MlflowClient
 import arnews_ml
 from arnews_ml.classify.evaluate import evaluate_classifier
 from arnews_ml.classify.metrics import classification_metrics
-from arnews_ml.config import compose
 from arnews_ml.persist import load_bundle
-from arnews_ml.tasks.train_classifier import train_classifier
 from arnews_ml.tracking import evaluation
 from arnews_ml.tracking.evaluation import main
 
@@ -25,23 +23,13 @@ UNKNOWN = "weather"
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, store_in, train_sample
+) -> Iterator[dict[str, Any]]:
     """A classifier trained into a fresh SQLite store, and a labelled JSONL of new articles."""
     root = tmp_path_factory.mktemp("evaluate")
-    uri = f"sqlite:///{root}/mlflow.db"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
-        cfg = compose(
-            "train",
-            [
-                f"paths.output_dir={root / 'run'}",
-                f"paths.cache_dir={root / 'cache'}",
-                "tracking.registered_model=null",
-                "n_jobs=1",
-            ],
-        )
-        result = train_classifier(cfg)
+    with store_in(root) as uri:
+        result = train_sample(root, "run", "tracking.registered_model=null", "n_jobs=1")
         frame = arnews_ml.load_sample().frame.sample(80, random_state=3)
         rows = [
             {"id": r.id, "text": r.text, "labels": list(r.labels)}

@@ -17,9 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from arnews_ml.config import compose
 from arnews_ml.inference import load_model
-from arnews_ml.tasks.train_classifier import train_classifier
 from arnews_ml.tracking import model_logging
 from arnews_ml.tracking.model_cache import MODEL_CACHE_DIR_ENV, ModelCache
 
@@ -64,18 +62,13 @@ print(json.dumps(load_model(sys.argv[1]).predict(sys.argv[2:]), ensure_ascii=Fal
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, store_in, train_sample
+) -> Iterator[dict[str, Any]]:
     """A TF-IDF classifier trained and registered (arnews-classifier v1) in a SQLite store."""
     root = tmp_path_factory.mktemp("model-cache")
-    uri = f"sqlite:///{root}/mlflow.db"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
-        cfg = compose(
-            "train",
-            [f"paths.output_dir={root / 'run'}", f"paths.cache_dir={root / 'cache'}", "n_jobs=1"],
-        )
-        result = train_classifier(cfg)
+    with store_in(root) as uri:
+        result = train_sample(root, "run", "n_jobs=1")
         assert result.registered_version is not None
         yield {"uri": uri, "root": root, "result": result}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -13,9 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from arnews_ml import load_model
-from arnews_ml.config import compose
 from arnews_ml.persist import load_bundle
-from arnews_ml.tasks.train_classifier import train_classifier
 from arnews_ml.tracking.runs import main
 from arnews_ml.tracking.store import _scoped_tracking_uri
 
@@ -26,29 +23,18 @@ NEW_ARTICLES = [
 ]
 
 
-def _train(root: Path, name: str, overrides: tuple[str, ...] = ()) -> Any:
-    cfg = compose(
-        "train",
-        [
-            f"paths.output_dir={root / name}",
-            f"paths.cache_dir={root / 'cache'}",
-            "tracking.registered_model=null",
-            "n_jobs=1",
-            *overrides,
-        ],
-    )
-    return train_classifier(cfg)
+#: Runs of this module are not registered unless a test asks for it.
+UNREGISTERED = ("tracking.registered_model=null", "n_jobs=1")
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, store_in, train_sample
+) -> Iterator[dict[str, Any]]:
     """One classifier trained (not registered) into a fresh SQLite store; cwd is the store's."""
     root = tmp_path_factory.mktemp("runs-cli")
-    uri = f"sqlite:///{root}/mlflow.db"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
-        result = _train(root, "run")
+    with store_in(root) as uri:
+        result = train_sample(root, "run", *UNREGISTERED)
         yield {"uri": uri, "root": root, "result": result}
 
 
@@ -113,9 +99,10 @@ def test_promote_registers_once_loads_and_moves_the_alias(
 
 
 def test_promote_reuses_the_version_log_model_registered(
-    env: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    env: dict[str, Any], capsys: pytest.CaptureFixture[str], train_sample
 ):
-    result = _train(env["root"], "registered", ("tracking.registered_model=arnews-registered",))
+    registered = (*UNREGISTERED, "tracking.registered_model=arnews-registered")
+    result = train_sample(env["root"], "registered", *registered)
     assert result.registered_version is not None
     line = _promote(capsys, result.run_id, "--alias", "champion", "--name", "arnews-registered")
     assert line == (
