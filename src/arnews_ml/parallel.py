@@ -21,13 +21,28 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
-__all__ = ["bind_to_parent", "can_fork", "forked_pool", "worker_count"]
+__all__ = [
+    "bind_to_parent",
+    "can_fork",
+    "forked_pool",
+    "map_in_forks",
+    "shared",
+    "worker_count",
+]
 
 logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: What the workers of :func:`map_in_forks` read: set just before the pool forks, cleared after.
+_SHARED: dict[str, Any] = {}
 
 
 def can_fork() -> bool:
@@ -88,3 +103,28 @@ def forked_pool(workers: int) -> ProcessPoolExecutor | None:
         initializer=bind_to_parent,
         initargs=(os.getpid(),),
     )
+
+
+def shared() -> dict[str, Any]:
+    """In a function run by :func:`map_in_forks`: the objects its caller shared."""
+    return _SHARED
+
+
+def map_in_forks(
+    function: Callable[[T], R], items: Iterable[T], workers: int, **objects: Any
+) -> list[R]:
+    """``[function(item) for item in items]`` in ``workers`` forked workers bound to this process.
+
+    ``objects`` are readable through :func:`shared` in the workers, straight from the parent's
+    memory (never pickled); only the items and results cross. Where the platform cannot fork,
+    the items are run here, with the same result.
+    """
+    _SHARED.update(objects)
+    try:
+        pool = forked_pool(workers)
+        if pool is None:
+            return [function(item) for item in items]
+        with pool:
+            return list(pool.map(function, items))
+    finally:
+        _SHARED.clear()

@@ -15,15 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from arnews_ml.parallel import forked_pool, worker_count
+from arnews_ml.parallel import map_in_forks, shared, worker_count
 
 __all__ = ["MIN_PARALLEL_DOCS", "scores_in_workers", "workers_for"]
 
 #: Batches smaller than this are scored in this process.
 MIN_PARALLEL_DOCS = 2000
-
-#: What forked workers read: set just before the pool forks, cleared after.
-_SHARED: dict[str, Any] = {}
 
 
 def workers_for(n_jobs: int | None, n_docs: int) -> int:
@@ -32,7 +29,8 @@ def workers_for(n_jobs: int | None, n_docs: int) -> int:
 
 
 def _score_slice(bounds: tuple[int, int]) -> np.ndarray:
-    model, texts = _SHARED["model"], _SHARED["texts"]
+    objects = shared()
+    model, texts = objects["model"], objects["texts"]
     start, stop = bounds
     return model._scores(model._encode_clean(texts[start:stop]))
 
@@ -41,13 +39,4 @@ def scores_in_workers(model: Any, texts: list[str], workers: int) -> np.ndarray:
     """``model._scores(model._encode_clean(texts))``, computed in ``workers`` forked slices."""
     edges = np.linspace(0, len(texts), workers + 1).astype(int).tolist()
     bounds = list(itertools.pairwise(edges))
-    _SHARED.update(model=model, texts=texts)
-    try:
-        pool = forked_pool(workers)
-        if pool is None:
-            return model._scores(model._encode_clean(texts))
-        with pool:
-            parts = list(pool.map(_score_slice, bounds))
-    finally:
-        _SHARED.clear()
-    return np.vstack(parts)
+    return np.vstack(map_in_forks(_score_slice, bounds, workers, model=model, texts=texts))

@@ -19,7 +19,7 @@ from sklearn.base import clone
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import LabelBinarizer
 
-from arnews_ml.parallel import forked_pool, worker_count
+from arnews_ml.parallel import map_in_forks, shared, worker_count
 
 __all__ = ["MIN_PARALLEL_WORK", "fit_one_vs_rest"]
 
@@ -29,9 +29,6 @@ logger = logging.getLogger(__name__)
 #: About half a second of liblinear work; forking below that saves less than it costs.
 MIN_PARALLEL_WORK = 5_000_000
 
-#: What forked workers read: set just before the pool forks, cleared after.
-_SHARED: dict[str, Any] = {}
-
 
 def _work(X: Any, n_labels: int) -> float:
     entries = X.nnz if hasattr(X, "nnz") else np.prod(np.shape(X))
@@ -40,8 +37,9 @@ def _work(X: Any, n_labels: int) -> float:
 
 def _fit_label(index: int) -> Any:
     """Worker: fit a clone of the head on one label's column of the shared matrices."""
-    estimator = clone(_SHARED["base"])
-    estimator.fit(_SHARED["X"], _SHARED["Y"][:, index])
+    objects = shared()
+    estimator = clone(objects["base"])
+    estimator.fit(objects["X"], objects["Y"][:, index])
     return estimator
 
 
@@ -65,16 +63,8 @@ def fit_one_vs_rest(base: Any, X: Any, Y: np.ndarray, n_jobs: int | None) -> One
     if workers < 2 or constant:
         # A label present in every (or no) article gets scikit-learn's constant predictor.
         return head.fit(X, Y)
-    _SHARED.update(base=base, X=X, Y=Y)
-    try:
-        pool = forked_pool(workers)
-        if pool is None:
-            return head.fit(X, Y)
-        logger.info("one-vs-rest labels=%d workers=%d (forked)", Y.shape[1], workers)
-        with pool:
-            estimators = list(pool.map(_fit_label, range(Y.shape[1])))
-    finally:
-        _SHARED.clear()
+    logger.info("one-vs-rest labels=%d workers=%d (forked)", Y.shape[1], workers)
+    estimators = map_in_forks(_fit_label, range(Y.shape[1]), workers, base=base, X=X, Y=Y)
     head.label_binarizer_ = LabelBinarizer(sparse_output=True).fit(Y)
     head.classes_ = head.label_binarizer_.classes_
     head.estimators_ = estimators
