@@ -22,6 +22,8 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from arnews_ml.embed.ngram_keys import CodedGrams, CodedVocabulary, CodedWords, numbered
+from arnews_ml.embed.split_batch import SplitBatch
+from arnews_ml.embed.word_table import Ragged, WordTable
 from arnews_ml.text.tokenize import ArabicAnalyzer
 
 __all__ = ["CharNgramTfidf", "NgramTfidf", "WordNgramTfidf", "char_wb_ngrams"]
@@ -103,6 +105,19 @@ class NgramTfidf:
         self._tfidf.idf_ = np.asarray(idf)
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for cache in ("_coded_vocabulary", "_per_word"):  # rebuilt on first use
+            state.pop(cache, None)
+        return state
+
+    def _word_table(self, compute: Ragged) -> WordTable:
+        """This fitted part's per-word results, kept across batches (see :mod:`word_table`)."""
+        table = self.__dict__.get("_per_word")
+        if table is None:
+            table = self.__dict__["_per_word"] = WordTable(compute)
+        return table
+
     def _transformer(self) -> TfidfTransformer:
         return TfidfTransformer(
             norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=self.sublinear_tf
@@ -129,7 +144,8 @@ class NgramTfidf:
 
     def fit_transform(self, docs: Sequence[str]) -> sp.csr_array:
         """Learn the vocabulary and idf; return the TF-IDF rows of ``docs``."""
-        self.__dict__.pop("_coded_vocabulary", None)  # a lookup built for an earlier fit
+        for cache in ("_coded_vocabulary", "_per_word"):  # built for an earlier fit
+            self.__dict__.pop(cache, None)
         counts = self._count(docs)
         if counts.n_terms == 0:
             raise ValueError("empty vocabulary; the documents contain no terms")
@@ -226,23 +242,44 @@ class CharNgramTfidf(NgramTfidf):
         return _Counts(sp.csr_array(doc_words @ word_grams), word_grams.shape[1], terms)
 
     def transform(self, docs: Sequence[str]) -> sp.csr_array:
-        """TF-IDF rows of ``docs``: n-grams are integer keys looked up in the fitted vocabulary's
-        keys (no n-gram string is built); what ``NgramTfidf.transform`` gives."""
+        """TF-IDF rows of ``docs`` over the fitted vocabulary (unknown n-grams are ignored)."""
+        return self.transform_split(SplitBatch.of(docs))
+
+    def transform_split(self, batch: SplitBatch) -> sp.csr_array:
+        """TF-IDF rows of a split batch: each distinct word's n-grams are integer keys looked up
+        in the fitted vocabulary's keys (no n-gram string is built); what
+        ``NgramTfidf.transform`` gives."""
         coded = CodedVocabulary.of(self)
         if coded is None:
-            return super().transform(docs)
-        words, doc_words = self._doc_words(docs)
-        min_n, max_n = self.ngram_range
-        grams = CodedGrams.build(list(words), min_n, max_n, alphabet=coded.alphabet)
-        assert grams is not None  # a fixed alphabet always codes
-        columns = coded.columns_of(grams.keys)
-        hit = columns >= 0
-        word_columns = sp.coo_array(
-            (np.ones(int(hit.sum()), self.dtype), (grams.word_of[hit], columns[hit])),
-            shape=(len(words), len(self.vocabulary_)),
-        ).tocsr()
+            return super().transform(batch.docs)
+        table = self._word_table(lambda words: self._word_columns(coded, words))
+        rows, ptr, columns = table.lookup(batch.words)
+        # Counts are small integers, exact in float32; 32-bit indices halve the product's memory
+        # traffic. The table is a snapshot: its arrays are copied, never changed in place.
+        index = np.int32 if max(len(columns), len(self.vocabulary_)) < 2**31 else np.int64
+        word_columns = sp.csr_array(
+            (np.ones(len(columns), np.float32), columns.astype(index), ptr.astype(index)),
+            shape=(len(ptr) - 1, len(self.vocabulary_)),
+        )
+        doc_words = batch.doc_words(np.float32, rows, len(ptr) - 1)
+        doc_words.sum_duplicates()  # a word's repeats: one row of the product, not one each
         counts = sp.csr_array(doc_words @ word_columns)
         return self._tfidf.transform(counts.astype(self.dtype, copy=False), copy=False)
+
+    def _word_columns(
+        self, coded: CodedVocabulary, words: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per word, the vocabulary columns of its n-grams (repeats kept, unknown left out)."""
+        min_n, max_n = self.ngram_range
+        grams = CodedGrams.build(words, min_n, max_n, alphabet=coded.alphabet)
+        assert grams is not None  # a fixed alphabet always codes
+        columns = coded.columns_of(grams.keys)
+        hit = np.flatnonzero(columns >= 0)
+        word_of = grams.word_of[hit]
+        order = np.argsort(word_of, kind="stable")
+        ptr = np.zeros(len(words) + 1, np.int64)
+        np.cumsum(np.bincount(word_of, minlength=len(words)), out=ptr[1:])
+        return ptr, columns[hit][order]
 
 
 class WordNgramTfidf(NgramTfidf):
@@ -276,9 +313,10 @@ class WordNgramTfidf(NgramTfidf):
             ids.extend([raw[t] for t in analyzer.raw_tokens(doc)])
             indptr.append(len(ids))
         tokens = numbered()
-        processed = (analyzer.process_token(t) for t in raw)
         token_of_raw = np.fromiter(
-            (-1 if t is None else tokens[t] for t in processed), np.int64, len(raw)
+            (-1 if t is None else tokens[t] for t in analyzer.process_tokens(list(raw))),
+            np.int64,
+            len(raw),
         )
         numbers = token_of_raw.take(np.frombuffer(ids, np.int64))
         doc_of = np.repeat(np.arange(len(docs)), np.diff(np.frombuffer(indptr, np.int64)))
@@ -342,17 +380,18 @@ class WordNgramTfidf(NgramTfidf):
         return _Counts(sp.csr_array(matrix), n_terms, terms)
 
     def transform(self, docs: Sequence[str]) -> sp.csr_array:
-        """TF-IDF rows of ``docs``: each distinct token is looked up once, n-grams become
-        integer keys looked up in the fitted vocabulary's keys (no n-gram string is built);
-        what ``NgramTfidf.transform`` gives."""
+        """TF-IDF rows of ``docs`` over the fitted vocabulary (unknown n-grams are ignored)."""
+        return self.transform_split(SplitBatch.of(docs))
+
+    def transform_split(self, batch: SplitBatch) -> sp.csr_array:
+        """TF-IDF rows of a split batch: each distinct word is tokenised once and its tokens
+        looked up once; n-grams become integer keys looked up in the fitted vocabulary's keys
+        (no n-gram string is built). What ``NgramTfidf.transform`` gives."""
         coded = CodedWords.of(self)
-        if coded is None:
-            return super().transform(docs)
-        numbers, doc_of, names = self._tokens(docs)
-        known = coded.tokens.get
-        unknown = len(coded.tokens)
-        digit_of = np.fromiter((known(t, unknown) for t in names), np.int64, len(names)) + 1
-        digits = digit_of.take(numbers)
+        if coded is None or not self.analyzer.splits_at_whitespace:
+            return super().transform(batch.docs)
+        table = self._word_table(lambda words: self._word_digits(coded, words))
+        digits, doc_of = batch.expand(*table.lookup(batch.words))
         min_n, max_n = self.ngram_range
         rows, keys = [], []
         rolling = digits
@@ -367,6 +406,17 @@ class WordNgramTfidf(NgramTfidf):
         hit = columns >= 0
         counts = sp.coo_array(
             (np.ones(int(hit.sum()), self.dtype), (np.concatenate(rows)[hit], columns[hit])),
-            shape=(len(docs), len(self.vocabulary_)),
+            shape=(batch.n_docs, len(self.vocabulary_)),
         ).tocsr()  # sums the repeated (document, term) entries
         return self._tfidf.transform(sp.csr_array(counts), copy=False)
+
+    def _word_digits(self, coded: CodedWords, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per word, the digits of its tokens (see :class:`CodedWords`; unknown: T + 1)."""
+        word_tokens = self.analyzer.word_tokens(words)
+        known, unknown = coded.tokens.get, len(coded.tokens)
+        ptr = np.zeros(len(words) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, word_tokens), np.int64, len(words)), out=ptr[1:])
+        digits = np.fromiter(
+            (known(t, unknown) + 1 for tokens in word_tokens for t in tokens), np.int64, ptr[-1]
+        )
+        return ptr, digits

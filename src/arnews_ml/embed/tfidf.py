@@ -17,6 +17,7 @@ from sklearn.preprocessing import normalize as l2_normalize
 
 from arnews_ml.embed.base import EmbedderSpec, read_entry_files
 from arnews_ml.embed.ngram_tfidf import CharNgramTfidf, NgramTfidf, WordNgramTfidf
+from arnews_ml.embed.split_batch import SplitBatch
 from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
 from arnews_ml.parallel import can_fork, forked_pool
 from arnews_ml.text.normalize import DEFAULT_NORMALIZER, Normalizer
@@ -324,7 +325,8 @@ class TfidfEmbedder:
         if not isinstance(texts, list):
             texts = list(texts)
         prepared = self._prepare(texts)
-        return self._combine([self.vectorizers_[p].transform(prepared) for p in self.parts])
+        batch = SplitBatch.of(prepared)  # split once for both parts
+        return self._combine([self.vectorizers_[p].transform_split(batch) for p in self.parts])
 
     # --- persistence (no pickle) --------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from arnews_ml.exceptions import ConfigError, DataError, DependencyError
@@ -76,6 +76,7 @@ ProcliticMode = bool | Literal["article"]
 StemmerName = Literal["isri", "snowball", "light"]
 _STEMMERS = (None, "isri", "snowball", "light")
 _CACHE_LIMIT = 1 << 18  # distinct tokens remembered per analyzer before the memo is reset
+_UNSEEN = object()  # a token the memo has not seen (None is a remembered "drop it")
 
 
 def strip_proclitics(token: str, mode: ProcliticMode = True) -> str:
@@ -291,6 +292,47 @@ class ArabicAnalyzer:
     def process_token(self, raw: str) -> str | None:
         """One candidate token -> the token to emit (stripped, stemmed), or None to drop it."""
         return self._compile().process(raw)
+
+    def process_tokens(self, raws: Sequence[str]) -> list[str | None]:
+        """:meth:`process_token` of each candidate token, remembered across calls in the same
+        memo as the analyzer's own calls (a batch mostly repeats words seen before)."""
+        compiled = self._compile()
+        cache = self._cache
+        if len(cache) + len(raws) > _CACHE_LIMIT:
+            cache.clear()
+        get = cache.get
+        out = [get(raw, _UNSEEN) for raw in raws]
+        for index, token in enumerate(out):
+            if token is _UNSEEN:
+                raw = raws[index]
+                out[index] = cache[raw] = compiled.process(raw)
+        return out
+
+    @property
+    def splits_at_whitespace(self) -> bool:
+        """Whether a document's tokens are its whitespace-separated words' tokens in order
+        (:meth:`word_tokens`): true unless it normalises or lower-cases whole documents."""
+        compiled = self._compile()
+        return compiled.normalizer is None and not compiled.lowercase
+
+    def word_tokens(self, words: Sequence[str]) -> list[list[str]]:
+        """The tokens of each whitespace-free word, after :meth:`process_token` (dropped ones left
+        out), without the normaliser or lower-casing (see :attr:`splits_at_whitespace`)."""
+        compiled = self._compile()
+        if len(self._cache) > _CACHE_LIMIT:
+            self._cache.clear()
+        cache, process, findall = self._cache, compiled.process, _TOKEN_RE.findall
+        out: list[list[str]] = []
+        for word in words:
+            tokens = []
+            for raw in findall(word):
+                token = cache.get(raw, _UNSEEN)
+                if token is _UNSEEN:
+                    token = cache[raw] = process(raw)
+                if token is not None:
+                    tokens.append(token)
+            out.append(tokens)
+        return out
 
     def __call__(self, doc: str) -> list[str]:
         """Tokens of one document (n-grams included when `ngram_range` asks for them)."""

@@ -1,0 +1,85 @@
+"""A batch of documents split at whitespace once, shared by both TF-IDF parts at transform.
+
+Character n-grams (``char_wb``) never cross whitespace and neither do the word analyzer's tokens
+(:data:`~arnews_ml.text.tokenize.ARABIC_TOKEN_PATTERN` holds no space), so both parts can work
+per *distinct* word of the batch and map the result back to the documents with numpy: the batch
+is split and its words numbered once, instead of once per part and per occurrence.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from arnews_ml.embed.ngram_keys import numbered
+
+__all__ = ["SplitBatch"]
+
+
+@dataclass
+class SplitBatch:
+    """The documents, their distinct words and each document's word numbers in reading order."""
+
+    docs: Sequence[str]
+    words: list[str]  # distinct whitespace-separated words, numbered in order of appearance
+    word_ids: np.ndarray  # the word number of every occurrence, documents back to back
+    indptr: np.ndarray  # document d's occurrences are word_ids[indptr[d]:indptr[d + 1]]
+
+    @classmethod
+    def of(cls, docs: Sequence[str]) -> SplitBatch:
+        """Split ``docs`` at whitespace (``str.split()``) and number their words."""
+        numbers = numbered()
+        indptr, ids = array("q", [0]), array("q")
+        for doc in docs:
+            ids.extend([numbers[w] for w in doc.split()])
+            indptr.append(len(ids))
+        return cls(
+            docs, list(numbers), np.frombuffer(ids, np.int64), np.frombuffer(indptr, np.int64)
+        )
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.indptr) - 1
+
+    def doc_of(self) -> np.ndarray:
+        """The document of each occurrence."""
+        return np.repeat(np.arange(self.n_docs), np.diff(self.indptr))
+
+    def doc_words(self, dtype: type, rows: np.ndarray, n_rows: int) -> sp.csr_array:
+        """(documents x table rows) counts, one entry per occurrence (a product sums them).
+
+        Args:
+            rows: The table row of each of the batch's words (see ``WordTable.lookup``).
+            n_rows: The table's number of rows.
+        """
+        return sp.csr_array(
+            (np.ones(len(self.word_ids), dtype), rows.take(self.word_ids), self.indptr),
+            shape=(self.n_docs, n_rows),
+        )
+
+    def expand(
+        self, rows: np.ndarray, ptr: np.ndarray, values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-word sequences laid out in the documents' reading order.
+
+        Args:
+            rows: The table row of each of the batch's words.
+            ptr, values: The table: row r's sequence is ``values[ptr[r]:ptr[r + 1]]``.
+
+        Returns:
+            ``(sequence, doc_of)``: the concatenation, occurrence by occurrence, of each word's
+            sequence, and the document of each of its items.
+        """
+        occurrence_rows = rows.take(self.word_ids)
+        lengths = np.diff(ptr).take(occurrence_rows)
+        ends = np.zeros(len(lengths) + 1, np.int64)
+        np.cumsum(lengths, out=ends[1:])
+        # item i of an occurrence is values[ptr[row] + i]; the occurrence's run starts at ends[o]
+        shift = np.repeat(ptr[:-1].take(occurrence_rows) - ends[:-1], lengths)
+        doc_lengths = ends.take(self.indptr[1:]) - ends.take(self.indptr[:-1])
+        doc_of = np.repeat(np.arange(self.n_docs), doc_lengths)
+        return values.take(shift + np.arange(int(ends[-1]))), doc_of

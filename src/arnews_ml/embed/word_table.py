@@ -1,0 +1,73 @@
+"""Per-word results of a fitted TF-IDF part, remembered across batches (bounded).
+
+At transform time each TF-IDF part turns every distinct word of a batch into a short integer
+sequence: the vocabulary columns of its character n-grams, or the token numbers of its word
+tokens. News repeats its words from one batch to the next (a served model, a corpus labelled in
+chunks), so a fitted part keeps these sequences in a :class:`WordTable` and computes only the
+words it has not seen. The table is a cache: it never changes a result, it is bounded
+(:data:`MAX_WORDS`; when full it starts again empty), and it is not saved with the model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["MAX_WORDS", "WordTable"]
+
+#: Distinct words a table holds before it is emptied (about 60 MB with ``char_wb`` 3-5 grams).
+MAX_WORDS = 1 << 18
+
+#: Computes, for a list of words, ``(ptr, values)``: word i's sequence is values[ptr[i]:ptr[i+1]].
+Ragged = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
+
+
+class WordTable:
+    """Distinct words -> row numbers of a ragged int64 table, filled on demand.
+
+    Args:
+        compute: The per-word sequences of a list of words (see :data:`Ragged`).
+        max_words: Bound on the rows kept (default :data:`MAX_WORDS`); a batch with more
+            distinct words still works: the table then holds exactly that batch's words.
+    """
+
+    def __init__(self, compute: Ragged, max_words: int | None = None) -> None:
+        self._compute = compute
+        self._max_words = MAX_WORDS if max_words is None else max_words
+        self._lock = threading.Lock()  # a served model may predict from several threads
+        self._clear()
+
+    def _clear(self) -> None:
+        self.rows: dict[str, int] = {}
+        self.ptr = np.zeros(1, np.int64)
+        self.values = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def lookup(self, words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The table row of each of ``words`` (distinct), computing the new ones.
+
+        Returns:
+            ``(rows, ptr, values)``: each word's row, and the table those rows index (a
+            consistent snapshot, even while another thread adds words).
+        """
+        with self._lock:
+            get = self.rows.get
+            found = np.fromiter((get(w, -1) for w in words), np.int64, len(words))
+            missing = np.flatnonzero(found < 0)
+            if len(missing):
+                if len(self.rows) + len(missing) > self._max_words:
+                    self._clear()
+                    found[:] = -1
+                    missing = np.arange(len(words))
+                new = [words[i] for i in missing.tolist()]
+                ptr, values = self._compute(new)
+                start = len(self.rows)
+                self.rows.update(zip(new, range(start, start + len(new)), strict=True))
+                self.ptr = np.concatenate((self.ptr, ptr[1:] + self.ptr[-1]))
+                self.values = np.concatenate((self.values, values))
+                found[missing] = np.arange(start, start + len(new))
+            return found, self.ptr, self.values
