@@ -21,14 +21,16 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 __all__ = [
     "bind_to_parent",
     "can_fork",
     "forked_pool",
+    "in_background",
     "map_in_forks",
     "shared",
     "worker_count",
@@ -128,3 +130,21 @@ def map_in_forks(
             return list(pool.map(function, items))
     finally:
         _SHARED.clear()
+
+
+@contextmanager
+def in_background(function: Callable[..., R], *args: Any) -> Iterator[Callable[[], R]]:
+    """Run ``function(*args)`` in one forked worker bound to this process while the caller goes
+    on; yield a function that waits for its result (and raises its error).
+
+    For side work that is CPU-bound in Python (the GIL rules out a thread), such as drawing
+    plots while a model is saved. The arguments and the result are pickled; leaving the block
+    waits for the worker. Where the platform cannot fork, ``function`` runs at once, here.
+    """
+    pool = forked_pool(1)
+    if pool is None:
+        result = function(*args)
+        yield lambda: result
+        return
+    with pool:
+        yield pool.submit(function, *args).result

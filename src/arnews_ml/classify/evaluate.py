@@ -34,6 +34,7 @@ __all__ = [
     "REPORT_CSV",
     "ClassifierEvaluation",
     "evaluate_classifier",
+    "write_evaluation_plots",
     "write_evaluation_reports",
 ]
 
@@ -167,40 +168,50 @@ def write_evaluation_reports(
     *,
     worst: int = 200,
     errors_file: str = ERRORS_CSV,
+    plots: bool = True,
 ) -> list[Path]:
     """Write the classification report CSV, the plots and the worst predictions into ``out_dir``.
 
-    Files: :data:`REPORT_CSV`; :data:`LABEL_CONFUSION_PNG` (multi-label) or
-    :data:`CONFUSION_PNG` (single-label); :data:`PR_CURVES_PNG`; ``errors_file`` (default
-    :data:`ERRORS_CSV`: the ``worst`` worst predictions first).
+    Files: :data:`REPORT_CSV`; the plots of :func:`write_evaluation_plots` unless ``plots`` is
+    false; ``errors_file`` (default :data:`ERRORS_CSV`: the ``worst`` worst predictions first).
 
     Returns:
         The written paths.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    labels = list(evaluation.labels)
     evaluation.report().to_csv(out / REPORT_CSV, index=True)
     paths = [out / REPORT_CSV]
-    if evaluation.multilabel:
-        plot_label_confusion(
-            evaluation.y_true, evaluation.y_pred, labels, out / LABEL_CONFUSION_PNG
-        )
-        paths.append(out / LABEL_CONFUSION_PNG)
-    else:
-        plot_confusion_matrix(evaluation.y_true, evaluation.y_pred, labels, out / CONFUSION_PNG)
-        paths.append(out / CONFUSION_PNG)
-    plot_precision_recall(evaluation.y_true, evaluation.scores, labels, out / PR_CURVES_PNG)
-    paths.append(out / PR_CURVES_PNG)
+    if plots:
+        paths += write_evaluation_plots(evaluation, out)
     errors = prediction_errors_frame(
         evaluation.ids,
         evaluation.texts,
         evaluation.true_labels,
         evaluation.predicted,
         evaluation.scores,
-        labels,
+        list(evaluation.labels),
         multilabel=evaluation.multilabel,
     )
     errors.head(worst).to_csv(out / errors_file, index=False)
     paths.append(out / errors_file)
     return paths
+
+
+def write_evaluation_plots(evaluation: ClassifierEvaluation, out_dir: str | Path) -> list[Path]:
+    """Write the evaluation's plots into ``out_dir``: :data:`LABEL_CONFUSION_PNG` (multi-label)
+    or :data:`CONFUSION_PNG` (single-label), and :data:`PR_CURVES_PNG`.
+
+    Returns:
+        The written paths.
+    """
+    out = Path(out_dir)
+    labels = list(evaluation.labels)
+    if evaluation.multilabel:
+        path = out / LABEL_CONFUSION_PNG
+        plot_label_confusion(evaluation.y_true, evaluation.y_pred, labels, path)
+    else:
+        path = out / CONFUSION_PNG
+        plot_confusion_matrix(evaluation.y_true, evaluation.y_pred, labels, path)
+    plot_precision_recall(evaluation.y_true, evaluation.scores, labels, out / PR_CURVES_PNG)
+    return [path, out / PR_CURVES_PNG]

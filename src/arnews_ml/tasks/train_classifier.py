@@ -15,6 +15,7 @@ import pandas as pd
 from arnews_ml.classify.evaluate import (
     ClassifierEvaluation,
     evaluate_classifier,
+    write_evaluation_plots,
     write_evaluation_reports,
 )
 from arnews_ml.classify.metrics import metric_label_names, threshold_metrics
@@ -23,6 +24,7 @@ from arnews_ml.config import instantiate
 from arnews_ml.data.split import split_corpus
 from arnews_ml.data.summary import summarize_corpus
 from arnews_ml.exceptions import DataError
+from arnews_ml.parallel import in_background
 from arnews_ml.tasks.common import (
     build_cleaner,
     cached_pipeline,
@@ -66,9 +68,11 @@ class TrainResult:
 
 
 def _write_reports(out: Path, evaluation: ClassifierEvaluation, worst: int) -> list[Path]:
-    """The test split's reports and plots (as ``arnews-evaluate`` writes them), the report as
-    JSON too, and the thresholds."""
-    paths = write_evaluation_reports(evaluation, out, worst=worst, errors_file=ERRORS_CSV)
+    """The test split's reports (as ``arnews-evaluate`` writes them, the plots apart) and the
+    report as JSON too."""
+    paths = write_evaluation_reports(
+        evaluation, out, worst=worst, errors_file=ERRORS_CSV, plots=False
+    )
     report = evaluation.report()
     (out / REPORT_JSON).write_text(report.to_json(orient="index", indent=2), encoding="utf-8")
     paths.append(out / REPORT_JSON)
@@ -215,21 +219,27 @@ def train_classifier(
             }
         )
 
-        artifacts += _write_reports(out, on_test, int(cfg.report.worst_errors))
-        artifacts.append(_write_thresholds(out, clf))
-        for path in artifacts:
-            tracker.log_artifact(path)
+        # The plots are drawn in a forked worker while the reports and the model are written
+        # and logged (matplotlib is Python-bound: about a second that the run need not wait).
+        with in_background(write_evaluation_plots, on_test, out) as plots:
+            artifacts += _write_reports(out, on_test, int(cfg.report.worst_errors))
+            artifacts.append(_write_thresholds(out, clf))
+            for path in artifacts:
+                tracker.log_artifact(path)
 
-        clf.cleaner = cleaner  # the bundle keeps the cleaner itself, not its cache wrapper
-        bundle_dir, model_uri, registered = save_and_log_model(
-            tracker,
-            clf,
-            out,
-            cfg,
-            test["text"].head(2).tolist(),
-            model_name="classifier-" + "-".join(names),
-            in_sweep=context.sweep is not None,
-        )
+            clf.cleaner = cleaner  # the bundle keeps the cleaner itself, not its cache wrapper
+            bundle_dir, model_uri, registered = save_and_log_model(
+                tracker,
+                clf,
+                out,
+                cfg,
+                test["text"].head(2).tolist(),
+                model_name="classifier-" + "-".join(names),
+                in_sweep=context.sweep is not None,
+            )
+            for path in plots():
+                tracker.log_artifact(path)
+                artifacts.append(path)
         log.info(
             "run finished run_id=%s test_f1_macro=%.4f",
             run_id,

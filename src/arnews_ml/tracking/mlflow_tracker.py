@@ -49,6 +49,7 @@ from arnews_ml.tracking.model_logging import (
     DEFAULT_INPUT_EXAMPLE,
     PYFUNC_MODEL_FILE,
     _example_texts,
+    _requirements_checked_alone,
     _staged_bundle,
     download_model_bundle,
     infer_bundle_signature,
@@ -331,7 +332,9 @@ class MlflowTracker(Tracker):
                 f"MlflowTracker.log_model: MLflow's active run is not this tracker's run {run_id}; "
                 "do not start or end MLflow runs directly while a tracker run is active."
             )
+        requirements = [f"arnews-ml=={package_version()}"]  # MLflow adds its own pin
         with (
+            _requirements_checked_alone(requirements),
             _staged_bundle(bundle) as staged,
             _scoped_tracking_uri(self.tracking_uri),
             _quiet_progress(),
@@ -346,7 +349,7 @@ class MlflowTracker(Tracker):
                 signature=signature,
                 input_example=example,
                 # explicit: inference would spend seconds and list torch & co.
-                pip_requirements=[f"arnews-ml=={package_version()}"],
+                pip_requirements=requirements,
                 registered_model_name=registered_model_name,
                 metadata={
                     "arnews_ml": {

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from packaging.requirements import Requirement
 
 from arnews_ml.exceptions import ArtifactError, ConfigError
 from arnews_ml.tracking.base import find_bundle_dir
@@ -143,6 +144,36 @@ def _example_texts(input_example: Any) -> list[str]:
             f"a 'text' column of strings); got {input_example!r:.200}."
         )
     return texts
+
+
+@contextlib.contextmanager
+def _requirements_checked_alone(requirements: list[str]) -> Iterator[None]:
+    """Let MLflow check only ``requirements`` against this environment while a model is logged.
+
+    ``log_model`` warns when a pip requirement is not met here; to find each requirement's
+    module it first maps every installed distribution to its modules
+    (``importlib.metadata.packages_distributions()``), about a second in a full environment,
+    for the two requirements we pass. This hands it the map of those alone for the call (the
+    same check, the same warning) and puts MLflow's own state back after. If MLflow's internals
+    move, nothing is changed and MLflow builds its map as before.
+    """
+    try:
+        from mlflow.utils import requirements_utils as utils
+    except ImportError:  # pragma: no cover - MLflow reorganised
+        yield
+        return
+    names = ("_MODULES_TO_PACKAGES", "_PACKAGES_TO_MODULES")
+    if not all(hasattr(utils, name) for name in names) or utils._MODULES_TO_PACKAGES is not None:
+        yield
+        return
+    saved = {name: getattr(utils, name) for name in names}
+    packages = [Requirement(r).name for r in requirements] + ["mlflow"]
+    utils._MODULES_TO_PACKAGES = {name.replace("-", "_"): [name] for name in packages}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(utils, name, value)
 
 
 @contextlib.contextmanager
