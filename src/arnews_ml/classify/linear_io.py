@@ -15,8 +15,6 @@ module path read from the file.
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,15 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.svm import LinearSVC
 
 from arnews_ml.exceptions import ArtifactError
+from arnews_ml.plain_arrays import (
+    class_params,
+    is_plain,
+    object_state,
+    read_arrays,
+    rebuild,
+    restore,
+    write_arrays,
+)
 
 __all__ = [
     "HEAD_FILE",
@@ -57,41 +64,11 @@ LINEAR_CLASSES: dict[str, type] = {
 }
 """The only classes this format rebuilds, by name."""
 
-_SCALARS = (bool, int, float, str, type(None))
-_ARRAY_KINDS = "biufU"
-
-
-def _plain(value: Any) -> bool:
-    """Whether JSON keeps ``value`` exactly (so the rebuilt estimator has the same parameters)."""
-    try:
-        return json.loads(json.dumps(value)) == value
-    except (TypeError, ValueError):
-        return False
+_KIND = "linear head"
 
 
 def _object_state(obj: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any] | None:
-    """Params and fitted scalars of ``obj`` (arrays go to ``arrays``); None if not plain."""
-    name = type(obj).__name__
-    if LINEAR_CLASSES.get(name) is not type(obj):
-        return None
-    params = obj.get_params(deep=False)
-    if not _plain(params):
-        return None
-    scalars: dict[str, Any] = {}
-    array_names: list[str] = []
-    for key, value in vars(obj).items():
-        if key.startswith("_") or not key.endswith("_"):
-            continue
-        if isinstance(value, np.ndarray) and value.dtype.kind in _ARRAY_KINDS:
-            arrays[f"{prefix}{key}"] = value
-            array_names.append(key)
-        elif isinstance(value, np.generic) and value.dtype.kind in "biuf":
-            scalars[key] = value.item()
-        elif isinstance(value, _SCALARS) and _plain(value):
-            scalars[key] = value
-        else:
-            return None
-    return {"class": name, "params": params, "scalars": scalars, "arrays": array_names}
+    return object_state(obj, LINEAR_CLASSES, prefix, arrays)
 
 
 def linear_state(head: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
@@ -105,13 +82,13 @@ def linear_state(head: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]] | No
     """
     arrays: dict[str, np.ndarray] = {}
     if isinstance(head, OneVsRestClassifier) and type(head) is OneVsRestClassifier:
-        if not _plain({k: v for k, v in head.get_params(deep=False).items() if k != "estimator"}):
+        if not is_plain({k: v for k, v in head.get_params(deep=False).items() if k != "estimator"}):
             return None
         parts = [
             _object_state(e, f"estimators.{i}.", arrays) for i, e in enumerate(head.estimators_)
         ]
         binarizer = _object_state(head.label_binarizer_, "label_binarizer.", arrays)
-        template = _object_state_params(head.estimator)
+        template = class_params(head.estimator, LINEAR_CLASSES)
         if any(p is None for p in parts) or binarizer is None or template is None:
             return None
         entry = {
@@ -130,14 +107,6 @@ def linear_state(head: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]] | No
     return {"format": LINEAR_FORMAT, "wrapper": None, "head": single}, arrays
 
 
-def _object_state_params(estimator: Any) -> dict[str, Any] | None:
-    name = type(estimator).__name__
-    if LINEAR_CLASSES.get(name) is not type(estimator):
-        return None
-    params = estimator.get_params(deep=False)
-    return {"class": name, "params": params} if _plain(params) else None
-
-
 def save_linear_head(head: Any, path: str | Path) -> dict[str, Any] | None:
     """Write ``head``'s arrays to ``path`` (.npz) and return its manifest entry, or None (and
     write nothing) when the head is not one this format covers."""
@@ -145,39 +114,16 @@ def save_linear_head(head: Any, path: str | Path) -> dict[str, Any] | None:
     if state is None:
         return None
     entry, arrays = state
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("wb") as handle:
-        np.savez(handle, **arrays)
+    write_arrays(path, arrays)
     return entry
 
 
 def _build(spec: Any, where: str) -> Any:
-    if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict):
-        raise ArtifactError(f"{where} is not a saved linear estimator; re-export the bundle.")
-    cls = LINEAR_CLASSES.get(spec.get("class"))  # type: ignore[arg-type]
-    if cls is None:
-        raise ArtifactError(
-            f"{where} names the class {spec.get('class')!r}, which the linear head format does "
-            f"not rebuild (only {', '.join(sorted(LINEAR_CLASSES))}); the bundle is not trusted. "
-            "Re-export it."
-        )
-    try:
-        return cls(**spec["params"])
-    except TypeError as err:
-        raise ArtifactError(f"{where}: {err}; the bundle is damaged. Re-export it.") from err
+    return rebuild(spec, LINEAR_CLASSES, where, _KIND)
 
 
 def _restore(spec: Any, prefix: str, arrays: Any, where: str) -> Any:
-    obj = _build(spec, where)
-    for key, value in (spec.get("scalars") or {}).items():
-        setattr(obj, str(key), value)
-    for key in spec.get("arrays") or []:
-        name = f"{prefix}{key}"
-        if name not in arrays:
-            raise ArtifactError(f"{where} lacks the array {name!r}; the bundle is damaged.")
-        setattr(obj, str(key), arrays[name])
-    return obj
+    return restore(spec, LINEAR_CLASSES, prefix, arrays, where, _KIND)
 
 
 def load_linear_head(path: str | Path, entry: dict[str, Any]) -> Any:
@@ -186,18 +132,8 @@ def load_linear_head(path: str | Path, entry: dict[str, Any]) -> Any:
     Raises:
         ArtifactError: The file is missing or not a plain .npz, or the entry is malformed.
     """
-    source = Path(path)
-    where = f"The head {source}"
-    try:
-        with np.load(source, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except FileNotFoundError as err:
-        raise ArtifactError(f"{where} does not exist; the bundle is damaged.") from err
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise ArtifactError(
-            f"{where} is not a plain-array .npz file ({err}); the bundle is not trusted. "
-            "Re-export it."
-        ) from err
+    where = f"The head {Path(path)}"
+    arrays = read_arrays(path, where)
     if entry.get("wrapper") is None:
         return _restore(entry.get("head"), "head.", arrays, where)
     if entry.get("wrapper") != "one_vs_rest" or not isinstance(entry.get("estimators"), list):

@@ -4,11 +4,13 @@ LDA models word counts (its generative story needs them); NMF factorises TF-IDF 
 counts. Both use the fixed document-level vocabulary the
 :class:`~arnews_ml.topics.model.TopicModel` fitted, so their topic words are comparable with
 BERTopic's. Options (``LdaOptions``/``NmfOptions``) come from the ``topic_model=lda|nmf``
-configs; the backends keep the fitted scikit-learn estimator in ``model_`` and save it with skops.
+configs; the backends keep the fitted scikit-learn estimator in ``model_`` and save it as plain
+arrays (NMF) or with skops (LDA).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,12 +22,16 @@ import scipy.sparse as sp
 from sklearn.decomposition import NMF, LatentDirichletAllocation
 from sklearn.feature_extraction.text import TfidfTransformer
 
-from arnews_ml.exceptions import ConfigError
+from arnews_ml.exceptions import ArtifactError, ConfigError
+from arnews_ml.plain_arrays import object_state, read_arrays, restore, write_arrays
 from arnews_ml.topics.backend import BackendFit, TransformMode
 from arnews_ml.topics.vectorizer import vocabulary_of
 
 __all__ = [
+    "ARRAYS_FILE",
     "ESTIMATOR_FILE",
+    "PLAIN_CLASSES",
+    "STATE_FILE",
     "WEIGHTING_FILE",
     "LdaBackend",
     "LdaOptions",
@@ -40,9 +46,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Bundle part names (skops, no pickle).
+#: Bundle part names: JSON and plain arrays (NMF), or skops (LDA, and bundles saved before).
+STATE_FILE = "baseline.json"
+ARRAYS_FILE = "baseline.npz"
 ESTIMATOR_FILE = "estimator.skops"
 WEIGHTING_FILE = "weighting.skops"
+#: The only classes rebuilt from plain arrays, by name.
+PLAIN_CLASSES: dict[str, type] = {"NMF": NMF, "TfidfTransformer": TfidfTransformer}
+_KIND = "topic baseline"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,18 +280,48 @@ def topic_words(
 
 
 def save_baseline(directory: Path, estimator: Any, weighting: TfidfTransformer | None) -> None:
-    """Write the fitted estimator (and NMF's TF-IDF weighting) with skops."""
+    """Write the fitted estimator (and NMF's TF-IDF weighting): as JSON and plain arrays when
+    they allow it (NMF), else with skops (LDA keeps a fitted random generator)."""
+    directory = Path(directory)
+    arrays: dict[str, np.ndarray] = {}
+    state = {
+        "estimator": object_state(estimator, PLAIN_CLASSES, "estimator.", arrays),
+        "weighting": None
+        if weighting is None
+        else object_state(weighting, PLAIN_CLASSES, "weighting.", arrays),
+    }
+    if state["estimator"] is not None and (weighting is None or state["weighting"] is not None):
+        write_arrays(directory / ARRAYS_FILE, arrays)
+        (directory / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+        return
     from arnews_ml.persist import dump_skops
 
-    dump_skops(estimator, Path(directory) / ESTIMATOR_FILE)
+    dump_skops(estimator, directory / ESTIMATOR_FILE)
     if weighting is not None:
-        dump_skops(weighting, Path(directory) / WEIGHTING_FILE)
+        dump_skops(weighting, directory / WEIGHTING_FILE)
 
 
 def load_baseline(directory: Path) -> tuple[Any, TfidfTransformer | None]:
     """Inverse of :func:`save_baseline`: ``(estimator, weighting or None)``."""
+    directory = Path(directory)
+    if (directory / STATE_FILE).is_file():
+        where = f"The topic baseline in {directory}"
+        try:
+            state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ArtifactError(f"{where}: {STATE_FILE} is not readable JSON ({err}).") from err
+        if not isinstance(state, dict):
+            raise ArtifactError(f"{where}: {STATE_FILE} is malformed; re-export the bundle.")
+        arrays = read_arrays(directory / ARRAYS_FILE, where)
+        estimator = restore(
+            state.get("estimator"), PLAIN_CLASSES, "estimator.", arrays, where, _KIND
+        )
+        weighting = state.get("weighting")
+        if weighting is not None:
+            weighting = restore(weighting, PLAIN_CLASSES, "weighting.", arrays, where, _KIND)
+        return estimator, weighting
     from arnews_ml.persist import load_skops
 
-    weighting = Path(directory) / WEIGHTING_FILE
-    estimator = load_skops(Path(directory) / ESTIMATOR_FILE)
-    return estimator, (load_skops(weighting) if weighting.is_file() else None)
+    weighting_file = directory / WEIGHTING_FILE
+    estimator = load_skops(directory / ESTIMATOR_FILE)
+    return estimator, (load_skops(weighting_file) if weighting_file.is_file() else None)
