@@ -15,6 +15,7 @@ import pandas as pd
 from arnews_ml.config import instantiate, to_container
 from arnews_ml.embed.cache import CachedEmbedder, EmbeddingCache
 from arnews_ml.exceptions import ConfigError, DataError
+from arnews_ml.parallel import in_background
 from arnews_ml.tasks.common import (
     build_cleaner,
     data_fingerprint,
@@ -166,7 +167,9 @@ def _assign_corpus(
 
 def _analysis_artifacts(
     out: Path, cfg: Any, model: TopicModel, frame: pd.DataFrame, topics: np.ndarray, html: bool
-) -> list[Path]:
+) -> tuple[list[Path], list[tuple[pd.DataFrame, Path, bool]]]:
+    """Topics over time / per source / per label: the tables (and HTML charts) written, and
+    the static charts to draw (table, PNG path, whether it is over time)."""
     labels = model.topic_labels_
     top_k = int(cfg.analysis.top_k)
     paths: list[Path] = []
@@ -211,15 +214,24 @@ def _analysis_artifacts(
                 False,
             )
         )
+    pngs: list[tuple[pd.DataFrame, Path, bool]] = []
     for table, csv_name, html_name, png_name, is_time in charts:
         table.to_csv(out / csv_name, index=False, encoding="utf-8-sig")
         paths.append(out / csv_name)
-        static = plots.topics_over_time_static if is_time else plots.topics_per_group_static
-        paths.append(plots.write_png(static(table, top_k), out / png_name))
+        pngs.append((table, out / png_name, is_time))
         if html:
             figure = plots.topics_over_time_figure if is_time else plots.topics_per_group_figure
             paths.append(plots.write_html(figure(table, top_k), out / html_name))
-    return paths
+    return paths, pngs
+
+
+def _draw_charts(pngs: list[tuple[pd.DataFrame, Path, bool]], top_k: int) -> list[Path]:
+    """Write the static charts :func:`_analysis_artifacts` listed."""
+    drawn = []
+    for table, path, is_time in pngs:
+        static = plots.topics_over_time_static if is_time else plots.topics_per_group_static
+        drawn.append(plots.write_png(static(table, top_k), path))
+    return drawn
 
 
 def fit_topics(
@@ -310,19 +322,26 @@ def fit_topics(
         topic_table.to_csv(out / TOPIC_TABLE_FILE, index=False, encoding="utf-8-sig")
         (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
         artifacts += [out / TOPIC_TABLE_FILE, out / METRICS_FILE]
-        artifacts += _analysis_artifacts(out, cfg, model, frame, topics, bool(cfg.analysis.html))
-        for path in artifacts:
-            tracker.log_artifact(path)
+        tables, pngs = _analysis_artifacts(out, cfg, model, frame, topics, bool(cfg.analysis.html))
+        artifacts += tables
+        # The static charts are drawn in a forked worker while the model is saved and logged
+        # (matplotlib is Python-bound: about a second that the run need not wait for).
+        with in_background(_draw_charts, pngs, int(cfg.analysis.top_k)) as charts:
+            for path in artifacts:
+                tracker.log_artifact(path)
 
-        bundle_dir, model_uri, registered = save_and_log_model(
-            tracker,
-            model,
-            out,
-            cfg,
-            embed_texts[:2],
-            model_name=f"topics-{option}",
-            in_sweep=context.sweep is not None,
-        )
+            bundle_dir, model_uri, registered = save_and_log_model(
+                tracker,
+                model,
+                out,
+                cfg,
+                embed_texts[:2],
+                model_name=f"topics-{option}",
+                in_sweep=context.sweep is not None,
+            )
+            for path in charts():
+                tracker.log_artifact(path)
+                artifacts.append(path)
         log.info(
             "topics run finished run_id=%s n_topics=%d npmi=%.4f",
             run_id,
