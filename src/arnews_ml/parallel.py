@@ -113,21 +113,32 @@ def shared() -> dict[str, Any]:
 
 
 def map_in_forks(
-    function: Callable[[T], R], items: Iterable[T], workers: int, **objects: Any
+    function: Callable[[T], R],
+    items: Iterable[T],
+    workers: int,
+    *,
+    here: bool = False,
+    **objects: Any,
 ) -> list[R]:
     """``[function(item) for item in items]`` in ``workers`` forked workers bound to this process.
 
     ``objects`` are readable through :func:`shared` in the workers, straight from the parent's
-    memory (never pickled); only the items and results cross. Where the platform cannot fork,
-    the items are run here, with the same result.
+    memory (never pickled); only the items and results cross. With ``here``, this process is
+    one of the workers: it runs the first item itself while ``workers - 1`` forks run the rest
+    (one fork fewer, and this process's warm caches do part of the work). Where the platform
+    cannot fork, the items are run here, with the same result.
     """
+    items = list(items)
     _SHARED.update(objects)
     try:
-        pool = forked_pool(workers)
+        forks = workers - 1 if here else workers
+        pool = forked_pool(forks) if forks > 0 and items[here:] else None
         if pool is None:
             return [function(item) for item in items]
         with pool:
-            return list(pool.map(function, items))
+            rest = pool.map(function, items[1:] if here else items)
+            first = [function(items[0])] if here else []
+            return first + list(rest)
     finally:
         _SHARED.clear()
 

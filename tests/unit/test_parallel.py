@@ -33,3 +33,10 @@ def test_in_background_without_fork_runs_here(monkeypatch) -> None:
     monkeypatch.setattr(parallel, "can_fork", lambda: False)
     with in_background(_pid_and, 1) as result:
         assert result() == (os.getpid(), 2)
+
+
+def test_map_in_forks_here_runs_the_first_item_in_this_process() -> None:
+    results = parallel.map_in_forks(_pid_and, [1, 2, 3], 2, here=True)
+    assert [doubled for _, doubled in results] == [2, 4, 6]
+    pids = [pid for pid, _ in results]
+    assert pids[0] == os.getpid() and os.getpid() not in pids[1:]

@@ -4,8 +4,8 @@ Cleaning, TF-IDF and scoring treat each article on its own (learned boilerplate 
 weights are fixed once fitted), so slices of a batch scored apart give exactly the rows of the
 whole batch scored at once. The workers are forks of this process (the model is read from its
 memory, never pickled) bound to it (:mod:`arnews_ml.parallel`); only the score matrices come
-back. Batches under :data:`MIN_PARALLEL_DOCS` are scored here: a request to a served model never
-forks.
+back; this process scores the first slice itself. Batches under :data:`MIN_PARALLEL_DOCS` are
+scored here: a request to a served model never forks.
 """
 
 from __future__ import annotations
@@ -36,7 +36,14 @@ def _score_slice(bounds: tuple[int, int]) -> np.ndarray:
 
 
 def scores_in_workers(model: Any, texts: list[str], workers: int) -> np.ndarray:
-    """``model._scores(model._encode_clean(texts))``, computed in ``workers`` forked slices."""
+    """``model._scores(model._encode_clean(texts))``, computed in ``workers`` slices: the first
+    here, the others in forks.
+
+    One article is scored here first, so what the model builds on its first call (the n-gram
+    lookups of a loaded TF-IDF embedder) is built once, before the fork, not in every worker.
+    """
+    model._scores(model._encode_clean(texts[:1]))
     edges = np.linspace(0, len(texts), workers + 1).astype(int).tolist()
     bounds = list(itertools.pairwise(edges))
-    return np.vstack(map_in_forks(_score_slice, bounds, workers, model=model, texts=texts))
+    slices = map_in_forks(_score_slice, bounds, workers, here=True, model=model, texts=texts)
+    return np.vstack(slices)
