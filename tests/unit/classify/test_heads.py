@@ -116,3 +116,24 @@ def test_svm_is_a_plain_linear_svm_scored_by_its_margin():
     assert build_head("svm", C=0.5, random_state=4).get_params()["random_state"] == 4
     X, y = _blobs()
     assert (est.fit(X, y).predict(X) == y).mean() > 0.8
+
+
+def test_auto_class_weight_is_none_only_where_thresholds_set_each_label():
+    head = build_head("svm")  # the default config asks for "auto"
+    assert head.class_weight == "auto"
+    tuned = heads.head_for_task(head, multilabel=True, tuned=True)
+    assert tuned.class_weight is None and tuned is not head
+    assert head.class_weight == "auto"  # the template is not modified
+    for multilabel, tuned_flag in ((False, True), (True, False), (False, False)):
+        resolved = heads.head_for_task(head, multilabel=multilabel, tuned=tuned_flag)
+        assert resolved.class_weight == "balanced"
+    # nested: the calibrated SVM carries the weight on its inner estimator
+    calibrated = heads.head_for_task(
+        heads.linear_svc(class_weight="auto"), multilabel=False, tuned=True
+    )
+    assert calibrated.estimator.class_weight == "balanced"
+    # a weight given explicitly is kept
+    kept = heads.head_for_task(heads.svm(class_weight="balanced"), multilabel=True, tuned=True)
+    assert kept.class_weight == "balanced"
+    X, y = _blobs()
+    assert (resolved.fit(X, y).predict(X) == y).mean() > 0.8

@@ -133,7 +133,7 @@ def test_thresholds_are_tuned_on_validation_data_only_when_asked():
     tuned = clf_for().fit(texts, labels, val_texts, val_labels)
     assert tuned.thresholds_tuned_
     assert tuned.thresholds_.shape == (3,)
-    assert set(np.round(tuned.thresholds_, 6)) <= set(np.round(np.linspace(0.05, 0.95, 19), 6))
+    assert set(np.round(tuned.thresholds_, 6)) <= set(np.round(np.linspace(0.05, 0.95, 91), 6))
     plain = clf_for(tune_thresholds=False).fit(texts, labels, val_texts, val_labels)
     assert not plain.thresholds_tuned_
     np.testing.assert_array_equal(plain.thresholds_, [0.5, 0.5, 0.5])
@@ -265,3 +265,14 @@ def test_tuning_on_given_validation_scores_equals_tuning_inside_fit():
     np.testing.assert_array_equal(outside.thresholds_, inside.thresholds_)
     with pytest.raises(DataError, match="val_labels"):
         outside.tune_thresholds_on(outside.predict_scores(val_texts[:2]), [["nope"], []])
+
+
+def test_auto_class_weight_resolves_per_task():
+    texts, labels = make_corpus(multi=True)
+    multi = TextClassifier(FakeEmbedder(dim=32), heads.svm(class_weight="auto"))
+    multi.fit(texts, labels, texts, labels)
+    assert multi.multilabel_ and multi.head.class_weight == "auto"
+    assert all(est.class_weight is None for est in multi.head_.estimators_)
+    single_texts, single_labels = make_corpus()
+    single = TextClassifier(FakeEmbedder(dim=32), heads.svm(class_weight="auto"))
+    assert single.fit(single_texts, single_labels).head_.class_weight == "balanced"
