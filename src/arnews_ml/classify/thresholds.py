@@ -9,9 +9,10 @@ from arnews_ml.exceptions import DataError
 __all__ = ["DEFAULT_GRID", "DEFAULT_THRESHOLD", "tune_thresholds"]
 
 DEFAULT_THRESHOLD = 0.5
-# Rounded so that grid points equal their decimal literals (0.3, not 0.30000000000000004) and a
-# score of exactly 0.3 passes a threshold of 0.3.
-DEFAULT_GRID = np.round(np.linspace(0.05, 0.95, 19), 6)
+# Steps of 0.01 (0.05 to 0.95): on ANT's validation split (and its dev file) a little better than
+# steps of 0.05 (+0.1 to +0.15 macro-F1 points). Rounded so that grid points equal their decimal
+# literals (0.3, not 0.30000000000000004) and a score of exactly 0.3 passes a threshold of 0.3.
+DEFAULT_GRID = np.round(np.linspace(0.05, 0.95, 91), 6)
 
 
 def tune_thresholds(
@@ -28,7 +29,7 @@ def tune_thresholds(
     Args:
         Y_val: 0/1 indicator matrix, shape (n_docs, n_labels).
         scores: Scores in [0, 1], shape (n_docs, n_labels), columns aligned with ``Y_val``.
-        grid: Candidate thresholds, shape (n_grid,); defaults to 0.05, 0.10, ..., 0.95.
+        grid: Candidate thresholds, shape (n_grid,); defaults to 0.05, 0.06, ..., 0.95.
 
     Returns:
         Thresholds, shape (n_labels,), float64.

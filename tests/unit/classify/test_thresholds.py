@@ -10,18 +10,19 @@ from arnews_ml.exceptions import DataError
 
 
 def test_default_grid_points_equal_their_literals():
-    assert len(DEFAULT_GRID) == 19
-    assert DEFAULT_GRID[0] == 0.05 and DEFAULT_GRID[5] == 0.3 and DEFAULT_GRID[-1] == 0.95
+    assert len(DEFAULT_GRID) == 91
+    assert DEFAULT_GRID[0] == 0.05 and DEFAULT_GRID[25] == 0.3 and DEFAULT_GRID[-1] == 0.95
+    assert DEFAULT_GRID[1] == 0.06
 
 
 def test_finds_the_threshold_that_separates_the_classes():
     # label 0: positives score 0.30-0.40, negatives <= 0.25 -> only 0.30 gives F1 = 1
-    # label 1: positives >= 0.80, negatives <= 0.72 -> 0.75 and 0.80 both perfect; 0.75 is closer to 0.5
+    # label 1: positives >= 0.80, negatives <= 0.72 -> 0.73 to 0.80 all perfect; 0.73 is closest to 0.5
     Y = np.array([[1, 1], [1, 1], [1, 0], [0, 0], [0, 0], [0, 0]])
     S = np.array(
         [[0.30, 0.80], [0.35, 0.90], [0.40, 0.72], [0.10, 0.70], [0.20, 0.10], [0.25, 0.00]]
     )
-    np.testing.assert_array_equal(tune_thresholds(Y, S), [0.30, 0.75])
+    np.testing.assert_array_equal(tune_thresholds(Y, S), [0.30, 0.73])
 
 
 def test_ties_go_to_the_threshold_closest_to_half_then_the_lower_one():
