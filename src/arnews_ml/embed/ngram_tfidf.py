@@ -23,7 +23,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 
 from arnews_ml.embed.ngram_keys import CodedGrams, CodedVocabulary, CodedWords, numbered
 from arnews_ml.embed.split_batch import SplitBatch
-from arnews_ml.embed.word_table import Ragged, WordTable
+from arnews_ml.embed.word_table import Ragged, WordTable, gather_rows
 from arnews_ml.text.tokenize import ArabicAnalyzer
 
 __all__ = ["CharNgramTfidf", "NgramTfidf", "WordNgramTfidf", "char_wb_ngrams"]
@@ -253,15 +253,15 @@ class CharNgramTfidf(NgramTfidf):
         if coded is None:
             return super().transform(batch.docs)
         table = self._word_table(lambda words: self._word_columns(coded, words))
-        rows, ptr, columns = table.lookup(batch.words)
+        ptr, columns = gather_rows(*table.lookup(batch.words))
         # Counts are small integers, exact in float32; 32-bit indices halve the product's memory
-        # traffic. The table is a snapshot: its arrays are copied, never changed in place.
+        # traffic.
         index = np.int32 if max(len(columns), len(self.vocabulary_)) < 2**31 else np.int64
         word_columns = sp.csr_array(
             (np.ones(len(columns), np.float32), columns.astype(index), ptr.astype(index)),
-            shape=(len(ptr) - 1, len(self.vocabulary_)),
+            shape=(len(batch.words), len(self.vocabulary_)),
         )
-        doc_words = batch.doc_words(np.float32, rows, len(ptr) - 1)
+        doc_words = batch.doc_words(np.float32)
         doc_words.sum_duplicates()  # a word's repeats: one row of the product, not one each
         counts = sp.csr_array(doc_words @ word_columns)
         return self._tfidf.transform(counts.astype(self.dtype, copy=False), copy=False)

@@ -49,16 +49,11 @@ class SplitBatch:
         """The document of each occurrence."""
         return np.repeat(np.arange(self.n_docs), np.diff(self.indptr))
 
-    def doc_words(self, dtype: type, rows: np.ndarray, n_rows: int) -> sp.csr_array:
-        """(documents x table rows) counts, one entry per occurrence (a product sums them).
-
-        Args:
-            rows: The table row of each of the batch's words (see ``WordTable.lookup``).
-            n_rows: The table's number of rows.
-        """
+    def doc_words(self, dtype: type) -> sp.csr_array:
+        """(documents x words) counts, one entry per occurrence (a product sums them)."""
         return sp.csr_array(
-            (np.ones(len(self.word_ids), dtype), rows.take(self.word_ids), self.indptr),
-            shape=(self.n_docs, n_rows),
+            (np.ones(len(self.word_ids), dtype), self.word_ids, self.indptr),
+            shape=(self.n_docs, len(self.words)),
         )
 
     def expand(
@@ -75,11 +70,12 @@ class SplitBatch:
             sequence, and the document of each of its items.
         """
         occurrence_rows = rows.take(self.word_ids)
-        lengths = np.diff(ptr).take(occurrence_rows)
+        starts = ptr.take(occurrence_rows)
+        lengths = ptr.take(occurrence_rows + 1) - starts
         ends = np.zeros(len(lengths) + 1, np.int64)
         np.cumsum(lengths, out=ends[1:])
         # item i of an occurrence is values[ptr[row] + i]; the occurrence's run starts at ends[o]
-        shift = np.repeat(ptr[:-1].take(occurrence_rows) - ends[:-1], lengths)
+        shift = np.repeat(starts - ends[:-1], lengths)
         doc_lengths = ends.take(self.indptr[1:]) - ends.take(self.indptr[:-1])
         doc_of = np.repeat(np.arange(self.n_docs), doc_lengths)
         return values.take(shift + np.arange(int(ends[-1]))), doc_of

@@ -5,7 +5,9 @@ sequence: the vocabulary columns of its character n-grams, or the token numbers 
 tokens. News repeats its words from one batch to the next (a served model, a corpus labelled in
 chunks), so a fitted part keeps these sequences in a :class:`WordTable` and computes only the
 words it has not seen. The table is a cache: it never changes a result, it is bounded
-(:data:`MAX_WORDS`; when full it starts again empty), and it is not saved with the model.
+(:data:`MAX_WORDS`; when full it starts again empty), and it is not saved with the model. Its
+arrays grow in place (capacity doubling), so a call costs what its own words cost, not the
+table's size.
 """
 
 from __future__ import annotations
@@ -15,13 +17,34 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["MAX_WORDS", "WordTable"]
+__all__ = ["MAX_WORDS", "WordTable", "gather_rows"]
 
 #: Distinct words a table holds before it is emptied (about 60 MB with ``char_wb`` 3-5 grams).
 MAX_WORDS = 1 << 18
 
 #: Computes, for a list of words, ``(ptr, values)``: word i's sequence is values[ptr[i]:ptr[i+1]].
 Ragged = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
+
+
+def _grown(array: np.ndarray, size: int) -> np.ndarray:
+    """``array`` with room for ``size`` items: itself, or a copy twice as large."""
+    if size <= len(array):
+        return array
+    bigger = np.zeros(max(size, 2 * len(array)), array.dtype)
+    bigger[: len(array)] = array
+    return bigger
+
+
+def gather_rows(
+    rows: np.ndarray, ptr: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sequences of table ``rows`` as a ragged pair of their own (``(ptr, values)``)."""
+    starts = ptr.take(rows)
+    lengths = ptr.take(rows + 1) - starts
+    local = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(lengths, out=local[1:])
+    shift = np.repeat(starts - local[:-1], lengths)
+    return local, values.take(shift + np.arange(int(local[-1])))
 
 
 class WordTable:
@@ -41,8 +64,8 @@ class WordTable:
 
     def _clear(self) -> None:
         self.rows: dict[str, int] = {}
-        self.ptr = np.zeros(1, np.int64)
-        self.values = np.zeros(0, np.int64)
+        self._ptr = np.zeros(1024, np.int64)  # row r: values[ptr[r]:ptr[r + 1]]
+        self._values = np.zeros(16 * 1024, np.int64)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -51,8 +74,8 @@ class WordTable:
         """The table row of each of ``words`` (distinct), computing the new ones.
 
         Returns:
-            ``(rows, ptr, values)``: each word's row, and the table those rows index (a
-            consistent snapshot, even while another thread adds words).
+            ``(rows, ptr, values)``: each word's row, and the table those rows index (views
+            whose entries never change afterwards, even while another thread adds words).
         """
         with self._lock:
             get = self.rows.get
@@ -65,9 +88,13 @@ class WordTable:
                     missing = np.arange(len(words))
                 new = [words[i] for i in missing.tolist()]
                 ptr, values = self._compute(new)
-                start = len(self.rows)
-                self.rows.update(zip(new, range(start, start + len(new)), strict=True))
-                self.ptr = np.concatenate((self.ptr, ptr[1:] + self.ptr[-1]))
-                self.values = np.concatenate((self.values, values))
-                found[missing] = np.arange(start, start + len(new))
-            return found, self.ptr, self.values
+                start, end = len(self.rows), len(self.rows) + len(new)
+                used = int(self._ptr[start])
+                self._ptr = _grown(self._ptr, end + 1)
+                self._values = _grown(self._values, used + len(values))
+                self._ptr[start + 1 : end + 1] = ptr[1:] + used
+                self._values[used : used + len(values)] = values
+                self.rows.update(zip(new, range(start, end), strict=True))
+                found[missing] = np.arange(start, end)
+            n = len(self.rows)
+            return found, self._ptr[: n + 1], self._values[: int(self._ptr[n])]

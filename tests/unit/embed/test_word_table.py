@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -11,7 +12,7 @@ import scipy.sparse as sp
 from arnews_ml.embed import word_table
 from arnews_ml.embed.ngram_tfidf import CharNgramTfidf, WordNgramTfidf
 from arnews_ml.embed.split_batch import SplitBatch
-from arnews_ml.embed.word_table import WordTable
+from arnews_ml.embed.word_table import WordTable, gather_rows
 from arnews_ml.text.normalize import Normalizer
 from arnews_ml.text.tokenize import ArabicAnalyzer
 
@@ -117,5 +118,25 @@ def test_split_batch_lays_word_sequences_out_in_reading_order() -> None:
     sequence, doc_of = batch.expand(rows, ptr, values)
     assert sequence.tolist() == [20, 21, 10, 20, 21]
     assert doc_of.tolist() == [0, 0, 0, 0, 0]
-    counts = batch.doc_words(np.float32, rows, 3).toarray()
-    assert counts.tolist() == [[1, 0, 2], [0, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 0]]
+    counts = batch.doc_words(np.float32).toarray()
+    assert counts.tolist() == [[2, 1, 0], [0, 0, 0], [0, 0, 1], [0, 0, 0], [0, 0, 0]]
+    local_ptr, local_values = gather_rows(rows, ptr, values)
+    assert local_ptr.tolist() == [0, 2, 3, 3] and local_values.tolist() == [20, 21, 10]
+
+
+def test_the_table_grows_in_place_and_earlier_views_stay_valid() -> None:
+    def codes(words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        ptr = np.zeros(len(words) + 1, np.int64)
+        np.cumsum([len(w) for w in words], out=ptr[1:])
+        return ptr, np.asarray([ord(c) for w in words for c in w], np.int64)
+
+    table = WordTable(codes)
+    words = [f"w{i}x" * (1 + i % 3) for i in range(3000)]  # past the first capacity
+    seen = []
+    for start in range(0, 3000, 700):
+        batch = words[start : start + 700]
+        seen.append((batch, table.lookup(batch)))
+    for batch, (rows, ptr, values) in seen:  # views taken before the table grew
+        local_ptr, local_values = gather_rows(rows, ptr, values)
+        again = [local_values[a:b] for a, b in itertools.pairwise(local_ptr)]
+        assert ["".join(map(chr, codes)) for codes in again] == batch
