@@ -114,13 +114,13 @@ def register_run_model(
             f"Run {run_id} has no logged model (no '{TAG_MODEL_ID}' tag), so there is nothing "
             "to register. Re-run it with tracking.log_model=true."
         )
-    with _scoped_tracking_uri(tracking_uri):
-        version = mlflow.register_model(f"models:/{model_id}", name)
     params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
+    with _scoped_tracking_uri(tracking_uri):  # the version is created with its tags at once
+        version = mlflow.register_model(
+            f"models:/{model_id}", name, tags=model_version_tags(run_id, params, tags)
+        )
     client.update_model_version(
         name, version.version, description=model_version_description(params, metrics, tags)
     )
-    for key, value in model_version_tags(run_id, params, tags).items():
-        client.set_model_version_tag(name, version.version, key, value)
     log.info("registered model name=%s version=%s run_id=%s", name, version.version, run_id)
     return int(version.version)
