@@ -32,12 +32,14 @@ from arnews_ml.topics.embedding import dense_embeddings, embedder_adapter, fit_d
 from arnews_ml.topics.similarity import assign_outliers, topic_similarities
 from arnews_ml.topics.term_sets import document_term_sets, term_set_vectorizer
 from arnews_ml.topics.vectorizer import seed_topic_list
+from arnews_ml.topics.word_order import cooccurrence_order
 
 __all__ = [
     "EMBEDDER_DIR",
     "OUTLIER_STRATEGIES",
     "SVD_FILE",
     "TERM_WEIGHTINGS",
+    "WORD_ORDERS",
     "BertopicBackend",
     "BertopicOptions",
     "build_ctfidf",
@@ -45,6 +47,7 @@ __all__ = [
 
 OUTLIER_STRATEGIES: tuple[str | None, ...] = (None, "c-tf-idf", "embeddings")
 TERM_WEIGHTINGS: tuple[str, ...] = ("documents", "counts")
+WORD_ORDERS: tuple[str, ...] = ("ctfidf", "cooccurrence")
 #: Bundle part names.
 EMBEDDER_DIR = "embedder"
 SVD_FILE = "svd.skops"
@@ -69,6 +72,12 @@ class BertopicOptions:
         svd_max_docs: Learn that reduction on a seeded sample of at most this many documents
             (``None``: all); every document is projected.
         fit_embedder: Fit the embedder on ``embed_texts`` in ``fit`` (TF-IDF needs it).
+        word_order: ``"ctfidf"`` (BERTopic's order) or ``"cooccurrence"``: a topic's first
+            ``word_order_lead`` words re-ordered so that they co-occur within
+            ``word_order_window`` tokens, with ``word_order_prior`` the weight of the c-TF-IDF
+            rank (:mod:`arnews_ml.topics.word_order`; the topic's top-n words stay the same).
+            The defaults here (``"ctfidf"``) are what bundles saved before the option were
+            fitted with; ``topic_model=bertopic`` sets ``"cooccurrence"``.
     """
 
     reducer: parts.Reducer
@@ -84,11 +93,16 @@ class BertopicOptions:
     svd_components: int
     svd_max_docs: int | None
     fit_embedder: bool
+    word_order: Literal["ctfidf", "cooccurrence"] = "ctfidf"
+    word_order_window: int = 10
+    word_order_lead: int = 10
+    word_order_prior: float = 0.2
 
     def __post_init__(self) -> None:
         for name, allowed in (
             ("term_weighting", TERM_WEIGHTINGS),
             ("reduce_outliers", OUTLIER_STRATEGIES),
+            ("word_order", WORD_ORDERS),
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(
@@ -224,8 +238,11 @@ class BertopicBackend:
                 dtype=np.int64,
             )
         by_documents = o.term_weighting == "documents"
+        by_cooccurrence = o.word_order == "cooccurrence"
+        analyzer = self.vectorizer_.build_analyzer()
+        tokens = [analyzer(text) for text in texts] if by_documents or by_cooccurrence else None
         if reduced or by_documents:
-            docs = document_term_sets(self.vectorizer_, texts) if by_documents else texts
+            docs = document_term_sets(self.vectorizer_, texts, tokens) if by_documents else texts
             with expected_bertopic_warnings():  # "custom list of topic assignments": intended
                 model.update_topics(
                     docs,
@@ -244,7 +261,31 @@ class BertopicBackend:
             model.topic_embeddings_ = np.vstack(
                 [embeddings[topics == t].mean(axis=0) for t in np.unique(topics)]
             )
+        if by_cooccurrence:
+            self._order_words(model, tokens)
         return model, topics
+
+    def _order_words(self, model: Any, tokens: list[list[str]]) -> None:
+        """Re-order each topic's words by local co-occurrence (:func:`cooccurrence_order`) in
+        BERTopic's public ``topic_representations_`` (saved with the model; BERTopic derives its
+        ``topic_labels_`` from them)."""
+        o = self.options
+        representations = model.topic_representations_
+        scored = {
+            t: {str(w): float(s) for w, s in pairs if str(w)}
+            for t, pairs in representations.items()
+            if int(t) != -1
+        }
+        ordered = cooccurrence_order(
+            {t: list(pairs) for t, pairs in scored.items()},
+            tokens,
+            window=int(o.word_order_window),
+            n_lead=int(o.word_order_lead),
+            prior=float(o.word_order_prior),
+        )
+        for t, words in ordered.items():
+            padding = [pair for pair in representations[t] if not str(pair[0])]
+            representations[t] = [(w, scored[t][w]) for w in words] + padding
 
     # --- using ---------------------------------------------------------------------------
 
@@ -312,8 +353,10 @@ class BertopicBackend:
             return part_class(**{name: params[legacy] for name, legacy in fields.items()})
 
         names = BertopicOptions.__dataclass_fields__
-        scalars = {
-            k: params[k] for k in names if k not in ("reducer", "clusterer", "representation")
+        scalars = {  # options added later keep their defaults (what those bundles used)
+            k: params[k]
+            for k in names
+            if k not in ("reducer", "clusterer", "representation") and k in params
         }
         return BertopicOptions(
             reducer=part(parts.LEGACY_REDUCERS, "reducer"),

@@ -22,7 +22,9 @@ __all__ = ["document_term_sets", "split_terms", "term_set_vectorizer"]
 _TERM_SEPARATOR = "\x1f"
 
 
-def document_term_sets(vectorizer: Any, texts: Sequence[str]) -> list[str]:
+def document_term_sets(
+    vectorizer: Any, texts: Sequence[str], analyzed: Sequence[Sequence[str]] | None = None
+) -> list[str]:
     """Each document as the set of its vocabulary terms, one per line (for c-TF-IDF by documents).
 
     BERTopic's c-TF-IDF counts a word once per occurrence in the joined documents of a topic, so a
@@ -34,16 +36,19 @@ def document_term_sets(vectorizer: Any, texts: Sequence[str]) -> list[str]:
     Args:
         vectorizer: The fixed-vocabulary topic vectorizer (its analyzer and vocabulary).
         texts: Documents, length n.
+        analyzed: The vectorizer's analyzer output for ``texts``, when the caller has it already.
 
     Returns:
         n strings: the document's distinct in-vocabulary terms (n-grams kept whole), each
         followed by the separator, so that joined documents still split into whole terms.
     """
-    analyzer = vectorizer.build_analyzer()
+    if analyzed is None:
+        analyzer = vectorizer.build_analyzer()
+        analyzed = (analyzer(text) for text in texts)
     vocabulary = set(vocabulary_of(vectorizer))
     out = []
-    for text in texts:
-        terms = dict.fromkeys(t for t in analyzer(text) if t in vocabulary)
+    for tokens in analyzed:
+        terms = dict.fromkeys(t for t in tokens if t in vocabulary)
         out.append("".join(f"{term}{_TERM_SEPARATOR}" for term in terms))
     return out
 

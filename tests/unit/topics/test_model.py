@@ -197,6 +197,29 @@ def test_save_load_parity_mode_is_exact(kmeans_tfidf, tmp_path):
     assert type(loaded.backend_.model_.hdbscan_model).__name__ == "KMeans"
 
 
+def test_word_order_by_cooccurrence_keeps_each_topics_words_and_leads_with_local_ones(
+    kmeans_tfidf,
+):
+    from arnews_ml.topics.metrics import npmi_coherence
+
+    assert kmeans_tfidf.backend_.options.word_order == "cooccurrence"  # the bertopic default
+    plain = make_model(TfidfEmbedder(min_df=1), *KMEANS, "topic_model.word_order=ctfidf").fit(DOCS)
+    assert plain.topics_.tolist() == kmeans_tfidf.topics_.tolist()
+    ordered, ranked = kmeans_tfidf.top_words(10), plain.top_words(10)
+    assert {t: sorted(w) for t, w in ordered.items()} == {t: sorted(w) for t, w in ranked.items()}
+    assert all(ordered[t][0] == ranked[t][0] for t in ordered)  # the c-TF-IDF top word leads
+    assert ordered != ranked
+    analyzer = plain.vectorizer_.build_analyzer()
+    tokens = [analyzer(doc) for doc in DOCS]
+    lead = {t: w[:5] for t, w in ordered.items()}
+    assert npmi_coherence(lead, tokens) >= npmi_coherence(
+        {t: w[:5] for t, w in ranked.items()}, tokens
+    )
+    # BERTopic's labels follow its (re-ordered) representations
+    bertopic = kmeans_tfidf.backend_.model_
+    assert bertopic.topic_labels_[0] == "0_" + "_".join(ordered[0][:4])
+
+
 def test_predict_frame_cleans_raw_articles_with_the_saved_cleaner(tmp_path):
     from arnews_ml.text.boilerplate import BoilerplateRemover
     from arnews_ml.text.cleaner import TextCleaner
