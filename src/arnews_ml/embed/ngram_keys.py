@@ -194,20 +194,28 @@ class CodedWords(_CodedLookup):
     @classmethod
     def build(cls, vocabulary: dict[str, int], max_n: int) -> CodedWords | None:
         """None when a term has more than ``max_n`` tokens (or none) or keys would overflow."""
-        tokens = numbered()
-        split = [term.split(" ") for term in vocabulary]
-        as_numbers = [[tokens[t] for t in parts] for parts in split]
-        base = len(tokens) + 2
-        if any(not 0 < len(parts) <= max_n for parts in split) or base**max_n >= 2**63:
+        terms = list(vocabulary)
+        if not terms:
             return None
-        keys = np.zeros(len(as_numbers), np.int64)
-        for position in range(max_n):
-            step = np.fromiter((len(p) > position for p in as_numbers), bool, len(as_numbers))
-            digits = np.fromiter(
-                (p[position] + 1 for p in as_numbers if len(p) > position),
-                np.int64,
-                int(step.sum()),
-            )
-            keys[step] = keys[step] * base + digits
+        # All terms' tokens in one split (terms never hold a newline: tokens have no space),
+        # numbered in order of appearance by a dict built in C.
+        joined = "\n".join(terms)
+        flat = joined.replace("\n", " ").split(" ")
+        tokens = dict.fromkeys(flat)
+        for number, token in enumerate(tokens):
+            tokens[token] = number
+        digits = np.fromiter(map(tokens.__getitem__, flat), np.int64, len(flat)) + 1
+        points = np.frombuffer(joined.encode("utf-32-le", errors="surrogatepass"), np.uint32)
+        term_of = np.cumsum(points == 10)  # the term of each character
+        counts = np.bincount(term_of[points == 32], minlength=len(terms)) + 1  # tokens per term
+        base = len(tokens) + 2
+        if counts.max() > max_n or base**max_n >= 2**63:
+            return None
+        starts = np.zeros(len(terms), np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        keys = np.zeros(len(terms), np.int64)
+        for position in range(int(counts.max())):
+            step = counts > position
+            keys[step] = keys[step] * base + digits[starts[step] + position]
         columns = np.fromiter(vocabulary.values(), np.int64, len(vocabulary))
-        return cls(pd.Index(keys), columns, dict(tokens), base)
+        return cls(pd.Index(keys), columns, tokens, base)
