@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from arnews_ml.embed.ngram_keys import CodedGrams, CodedVocabulary, CodedWords, numbered
 from arnews_ml.embed.split_batch import SplitBatch
@@ -117,6 +118,18 @@ class NgramTfidf:
         if table is None:
             table = self.__dict__["_per_word"] = WordTable(compute)
         return table
+
+    def _weighted(self, counts: sp.csr_array) -> sp.csr_array:
+        """``self._tfidf.transform(counts)`` in place (sublinear tf, idf, unit L2 rows): the same
+        operations in the same order, without the input checks (``counts`` is this module's
+        own matrix of summed counts) or their index sorting."""
+        data = counts.data
+        if self.sublinear_tf:
+            np.log(data, out=data)
+            data += 1.0
+        data *= self.idf_[counts.indices]
+        inplace_csr_row_normalize_l2(counts)
+        return counts
 
     def _transformer(self) -> TfidfTransformer:
         return TfidfTransformer(
@@ -264,7 +277,7 @@ class CharNgramTfidf(NgramTfidf):
         doc_words = batch.doc_words(np.float32)
         doc_words.sum_duplicates()  # a word's repeats: one row of the product, not one each
         counts = sp.csr_array(doc_words @ word_columns)
-        return self._tfidf.transform(counts.astype(self.dtype, copy=False), copy=False)
+        return self._weighted(counts.astype(self.dtype, copy=False))
 
     def _word_columns(
         self, coded: CodedVocabulary, words: list[str]
@@ -408,7 +421,7 @@ class WordNgramTfidf(NgramTfidf):
             (np.ones(int(hit.sum()), self.dtype), (np.concatenate(rows)[hit], columns[hit])),
             shape=(batch.n_docs, len(self.vocabulary_)),
         ).tocsr()  # sums the repeated (document, term) entries
-        return self._tfidf.transform(sp.csr_array(counts), copy=False)
+        return self._weighted(sp.csr_array(counts))
 
     def _word_digits(self, coded: CodedWords, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per word, the digits of its tokens (see :class:`CodedWords`; unknown: T + 1)."""
