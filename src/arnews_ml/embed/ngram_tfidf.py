@@ -277,6 +277,9 @@ class CharNgramTfidf(NgramTfidf):
         doc_words = batch.doc_words(np.float32)
         doc_words.sum_duplicates()  # a word's repeats: one row of the product, not one each
         counts = sp.csr_array(doc_words @ word_columns)
+        # the product lists a row's columns in the order the batch numbered its words: sorted,
+        # every row is summed in one order, so an article scores the same in any batch
+        counts.sort_indices()
         return self._weighted(counts.astype(self.dtype, copy=False))
 
     def _word_columns(

@@ -12,7 +12,9 @@ table's size.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -24,6 +26,29 @@ MAX_WORDS = 1 << 18
 
 #: Computes, for a list of words, ``(ptr, values)``: word i's sequence is values[ptr[i]:ptr[i+1]].
 Ragged = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
+
+
+#: Live tables, whose locks are held across a fork (see :func:`_hold_locks`).
+_TABLES: weakref.WeakSet[WordTable] = weakref.WeakSet()
+
+
+def _hold_locks() -> None:
+    """Before a fork: take every table's lock, so no table is copied half-updated by another
+    thread (batch scoring forks workers, maybe inside a multi-threaded server)."""
+    for table in list(_TABLES):
+        table._lock.acquire()
+
+
+def _release_locks() -> None:
+    for table in list(_TABLES):
+        if table._lock.locked():
+            table._lock.release()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_hold_locks, after_in_parent=_release_locks, after_in_child=_release_locks
+    )
 
 
 def _grown(array: np.ndarray, size: int) -> np.ndarray:
@@ -61,6 +86,7 @@ class WordTable:
         self._max_words = MAX_WORDS if max_words is None else max_words
         self._lock = threading.Lock()  # a served model may predict from several threads
         self._clear()
+        _TABLES.add(self)
 
     def _clear(self) -> None:
         self.rows: dict[str, int] = {}

@@ -140,3 +140,30 @@ def test_the_table_grows_in_place_and_earlier_views_stay_valid() -> None:
         local_ptr, local_values = gather_rows(rows, ptr, values)
         again = [local_values[a:b] for a, b in itertools.pairwise(local_ptr)]
         assert ["".join(map(chr, codes)) for codes in again] == batch
+
+
+def test_a_fork_never_copies_a_table_another_thread_is_filling() -> None:
+    import os
+    import threading
+    import time
+
+    started, finish = threading.Event(), threading.Event()
+
+    def slow(words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        started.set()
+        finish.wait(5)
+        return np.arange(len(words) + 1), np.arange(len(words))
+
+    table = WordTable(slow)
+    filler = threading.Thread(target=table.lookup, args=(["a", "b"],))
+    filler.start()
+    started.wait(5)
+    threading.Timer(0.3, finish.set).start()
+    begun = time.monotonic()
+    pid = os.fork()  # waits for the filling thread to let go of the table
+    if pid == 0:
+        os._exit(0 if len(table) == 2 else 1)
+    waited = time.monotonic() - begun
+    _, status = os.waitpid(pid, 0)
+    filler.join()
+    assert os.WEXITSTATUS(status) == 0 and waited >= 0.25
