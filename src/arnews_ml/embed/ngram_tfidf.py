@@ -59,6 +59,19 @@ def _csr(indptr: array, cols: array, shape: tuple[int, int], dtype: Any) -> sp.c
     )
 
 
+def _narrow(counts: sp.csr_array) -> sp.csr_array:
+    """A count matrix as float32 with 32-bit indices when they fit (a cheaper product)."""
+    index = np.int32 if max(counts.nnz, *counts.shape) < 2**31 else np.int64
+    return sp.csr_array(
+        (
+            counts.data.astype(np.float32),
+            counts.indices.astype(index, copy=False),
+            counts.indptr.astype(index, copy=False),
+        ),
+        shape=counts.shape,
+    )
+
+
 @dataclass
 class _Counts:
     """Term counts of a batch over the batch's own term numbering."""
@@ -191,8 +204,22 @@ class NgramTfidf:
         columns = np.full(counts.n_terms, -1, dtype=np.int64)
         columns[kept] = np.arange(len(kept))
         selected = self._select(matrix, columns, len(kept))
-        self._tfidf = self._transformer().fit(selected)
-        return self._tfidf.transform(selected, copy=False)
+        self._tfidf = self._idf_of(dfs[kept], n_doc, selected.dtype)
+        return self._weighted(selected)
+
+    def _idf_of(self, dfs: np.ndarray, n_doc: int, dtype: Any) -> TfidfTransformer:
+        """The transformer ``TfidfTransformer().fit`` would give for these document
+        frequencies (its smoothed idf, computed the same way), without counting them again."""
+        df = dfs.astype(dtype)
+        df += 1.0  # smooth_idf: one document holding every term
+        idf = np.full_like(df, fill_value=n_doc + 1, dtype=dtype)
+        idf /= df
+        np.log(idf, out=idf)
+        idf += 1.0
+        transformer = self._transformer()
+        transformer.idf_ = idf
+        transformer.n_features_in_ = len(idf)
+        return transformer
 
     def transform(self, docs: Sequence[str]) -> sp.csr_array:
         """TF-IDF rows of ``docs`` over the fitted vocabulary (unknown terms are ignored)."""
@@ -250,9 +277,13 @@ class CharNgramTfidf(NgramTfidf):
             def terms(selected: np.ndarray) -> list[str]:
                 return [names[i] for i in selected.tolist()]
 
-        # The product sums repeated words and a word's repeated n-grams; its rows come out
-        # without duplicates (columns unsorted, which no later step needs).
-        return _Counts(sp.csr_array(doc_words @ word_grams), word_grams.shape[1], terms)
+        # The product sums a word's repeated n-grams (and the repeats of a word, summed first,
+        # which halves its work); its rows come out without duplicates (columns unsorted, which
+        # no later step needs). Counts are small integers: exact in float32.
+        doc_words = _narrow(doc_words)
+        doc_words.sum_duplicates()
+        counts = sp.csr_array(doc_words @ _narrow(word_grams))
+        return _Counts(counts, word_grams.shape[1], terms)
 
     def transform(self, docs: Sequence[str]) -> sp.csr_array:
         """TF-IDF rows of ``docs`` over the fitted vocabulary (unknown n-grams are ignored)."""
