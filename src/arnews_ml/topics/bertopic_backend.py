@@ -96,7 +96,7 @@ class BertopicOptions:
     word_order: Literal["ctfidf", "cooccurrence"] = "ctfidf"
     word_order_window: int = 10
     word_order_lead: int = 10
-    word_order_prior: float = 0.2
+    word_order_prior: float = 0.3
 
     def __post_init__(self) -> None:
         for name, allowed in (

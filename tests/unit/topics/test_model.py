@@ -212,9 +212,8 @@ def test_word_order_by_cooccurrence_keeps_each_topics_words_and_leads_with_local
     analyzer = plain.vectorizer_.build_analyzer()
     tokens = [analyzer(doc) for doc in DOCS]
     lead = {t: w[:5] for t, w in ordered.items()}
-    assert npmi_coherence(lead, tokens) >= npmi_coherence(
-        {t: w[:5] for t, w in ranked.items()}, tokens
-    )
+    as_ranked = {t: w[:5] for t, w in ranked.items()}
+    assert npmi_coherence(lead, tokens)[0] >= npmi_coherence(as_ranked, tokens)[0] - 1e-12
     # BERTopic's labels follow its (re-ordered) representations
     bertopic = kmeans_tfidf.backend_.model_
     assert bertopic.topic_labels_[0] == "0_" + "_".join(ordered[0][:4])
