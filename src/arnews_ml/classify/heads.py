@@ -129,6 +129,7 @@ def svm(
     max_iter: int = 2000,
     tol: float = 1e-4,
     random_state: int | None = 0,
+    C_grid: Sequence[float] | None = None,
 ) -> LinearSVC:
     """Linear SVM without calibration folds: the fast default head for TF-IDF features.
 
@@ -139,15 +140,21 @@ def svm(
     calibrated probabilities.
 
     Args:
-        C: Inverse regularisation strength (scikit-learn's default 1.0).
+        C: Inverse regularisation strength (scikit-learn's default 1.0). A ``C`` outside a
+            given ``C_grid`` is used as it is (a sweep or override over ``C`` fixes it).
         class_weight: ``"balanced"`` reweights classes by inverse frequency; ``"auto"``:
             none when per-label thresholds are tuned, else balanced (:func:`head_for_task`).
         max_iter: Coordinate-descent iterations.
         tol: Stopping tolerance.
         random_state: Seed of the coordinate descent.
+        C_grid: Candidate ``C`` values: the estimator carries the list as its ``C`` and
+            :class:`~arnews_ml.classify.model.TextClassifier` fits it with the one that scores
+            best on a held-out part of the training data (:mod:`arnews_ml.classify.choose`).
+            ``None``: ``C`` as given.
     """
+    grid = [float(c) for c in C_grid] if C_grid else []
     return LinearSVC(
-        C=C,
+        C=grid if float(C) in grid else C,
         class_weight=_class_weight(class_weight),
         max_iter=max_iter,
         tol=tol,

@@ -15,7 +15,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.multioutput import ClassifierChain
 
 from arnews_ml.classify.batch_scoring import scores_in_workers, workers_for
-from arnews_ml.classify.heads import check_head_fits, head_for_task
+from arnews_ml.classify.choose import resolve_head
+from arnews_ml.classify.heads import check_head_fits
 from arnews_ml.classify.linear_io import HEAD_FILE, decision_weights, load_head, save_head
 from arnews_ml.classify.one_vs_rest import fit_one_vs_rest
 from arnews_ml.classify.targets import (
@@ -196,9 +197,8 @@ class TextClassifier(BaseEstimator):
         label_set: Iterable[str] | None,
     ) -> None:
         labels, multilabel, Y = self._prepare_targets(rows, val_rows, label_set)
-
         start = time.perf_counter()
-        base = head_for_task(self.head, multilabel=multilabel, tuned=self.tune_thresholds)
+        base = resolve_head(self.head, X, Y, multilabel, self.tune_thresholds, self.n_jobs)
         if multilabel:
             if self.chain:
                 head = ClassifierChain(base, order=None, random_state=self.random_state)

@@ -119,7 +119,7 @@ def test_svm_is_a_plain_linear_svm_scored_by_its_margin():
 
 
 def test_auto_class_weight_is_none_only_where_thresholds_set_each_label():
-    head = build_head("svm")  # the default config asks for "auto"
+    head = build_head("svm", C_grid=None)  # the default config asks for "auto"
     assert head.class_weight == "auto"
     tuned = heads.head_for_task(head, multilabel=True, tuned=True)
     assert tuned.class_weight is None and tuned is not head
