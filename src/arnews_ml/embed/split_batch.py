@@ -50,9 +50,10 @@ class SplitBatch:
         return np.repeat(np.arange(self.n_docs), np.diff(self.indptr))
 
     def doc_words(self, dtype: type) -> sp.csr_array:
-        """(documents x words) counts, one entry per occurrence (a product sums them)."""
+        """(documents x words) counts, one entry per occurrence (a product sums them); its index
+        arrays are its own (summing its duplicates in place leaves the batch as it was)."""
         return sp.csr_array(
-            (np.ones(len(self.word_ids), dtype), self.word_ids, self.indptr),
+            (np.ones(len(self.word_ids), dtype), self.word_ids.copy(), self.indptr.copy()),
             shape=(self.n_docs, len(self.words)),
         )
 

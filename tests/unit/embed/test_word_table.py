@@ -167,3 +167,16 @@ def test_a_fork_never_copies_a_table_another_thread_is_filling() -> None:
     _, status = os.waitpid(pid, 0)
     filler.join()
     assert os.WEXITSTATUS(status) == 0 and waited >= 0.25
+
+
+def test_parts_in_either_order_share_a_batch_without_changing_it() -> None:
+    fitted = parts()
+    for part in fitted:
+        part.fit_transform(TRAIN)
+    docs = ["النفط النفط في بغداد في", "", "فاز الزوراء على الشرطة الشرطة"]
+    expected = [fresh_rows(i, docs) for i in range(2)]
+    batch = SplitBatch.of(docs)
+    ids, indptr = batch.word_ids.copy(), batch.indptr.copy()
+    for index in (0, 1, 0, 1):  # the char part first, then the word part, twice
+        assert_rows_equal(fitted[index].transform_split(batch), expected[index])
+    assert np.array_equal(batch.word_ids, ids) and np.array_equal(batch.indptr, indptr)
