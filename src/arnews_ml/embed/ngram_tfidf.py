@@ -305,13 +305,13 @@ class CharNgramTfidf(NgramTfidf):
             (np.ones(len(columns), np.float32), columns.astype(index), ptr.astype(index)),
             shape=(len(batch.words), len(self.vocabulary_)),
         )
-        doc_words = batch.doc_words(np.float32)
-        doc_words.sum_duplicates()  # a word's repeats: one row of the product, not one each
-        counts = sp.csr_array(doc_words @ word_columns)
-        # the product lists a row's columns in the order the batch numbered its words: sorted,
-        # every row is summed in one order, so an article scores the same in any batch
-        counts.sort_indices()
-        return self._weighted(counts.astype(self.dtype, copy=False))
+        # A document's words stay in reading order and each word's n-grams in the order its
+        # string gives them, so the product lists a row's columns in an order that depends on
+        # the article alone: it scores the same, to the last bit, in any batch or slice.
+        counts = sp.csr_array(batch.doc_words(np.float32) @ word_columns)
+        # (not counts.astype: on a product's unsorted rows it sorts them first)
+        data = counts.data.astype(self.dtype, copy=False)
+        return self._weighted(sp.csr_array((data, counts.indices, counts.indptr), counts.shape))
 
     def _word_columns(
         self, coded: CodedVocabulary, words: list[str]
