@@ -9,7 +9,7 @@ The allowed values come from the ``Literal`` types of the functions that use the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, get_args
 
 from arnews_ml.exceptions import ConfigError
@@ -49,6 +49,16 @@ _VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.split.test_size": (lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "classifier.C": (lambda v: _number(v) and v > 0, "a positive number, e.g. classifier.C=1.0"),
     "classifier.alpha": (lambda v: _number(v) and v > 0, "a positive number"),
+    "classifier.C_grid": (
+        lambda v: v is None
+        or (
+            isinstance(v, Sequence)
+            and not isinstance(v, str)
+            and len(v) > 0
+            and all(_number(c) and c > 0 for c in v)
+        ),
+        "a list of positive numbers or null, e.g. classifier.C_grid=[0.3,1.0]",
+    ),
     "multilabel.min_labels": (lambda v: _integer(v) and v >= 0, "an integer >= 0"),
     "tracking.experiment": (
         lambda v: v is None or (isinstance(v, str) and v.strip() != ""),

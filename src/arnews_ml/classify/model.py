@@ -65,10 +65,10 @@ class TextClassifier(BaseEstimator):
             for the workers (:mod:`arnews_ml.classify.one_vs_rest`). Not threads: liblinear's
             random state is process-global, so threaded fits would not be reproducible.
             ``None``: 1; ``-1``: all CPU cores. The fitted model is the same either way.
-        predict_n_jobs: Score a batch of 2,000+ articles in this many forked workers, one slice
-            each (the same scores; :mod:`arnews_ml.classify.batch_scoring`). Off by default:
-            on 2 cores it gained 1.2x in a lean process and cost time in a large one (forking
-            a training process copies its page tables and pages on write).
+        predict_n_jobs: Score a batch of 2,000+ articles in this many slices, the first in
+            this process and the others in forked workers (the same scores, to the last bit;
+            :mod:`arnews_ml.classify.batch_scoring`). ``-1`` (default): every core; ``None``
+            or ``1``: this process only. Smaller batches (a served request) never fork.
 
     Attributes:
         labels_: Sorted label names; the column order of every score matrix.
@@ -95,7 +95,7 @@ class TextClassifier(BaseEstimator):
         cleaner: Callable[[list[str]], list[str]] | None = None,
         random_state: int | None = 0,
         n_jobs: int | None = None,
-        predict_n_jobs: int | None = None,
+        predict_n_jobs: int | None = -1,
     ) -> None:
         self.embedder = embedder
         self.head = head
@@ -380,13 +380,12 @@ class TextClassifier(BaseEstimator):
         if not self.multilabel_:
             return [[self.labels_[int(row[0])]] for row in order]
         passed = np.greater_equal(S, self.thresholds_[None, :])
-        out: list[list[str]] = []
-        for i in range(S.shape[0]):
-            chosen = [int(j) for j in order[i] if passed[i, j]]
-            if len(chosen) < self.min_labels:
-                chosen = [int(j) for j in order[i, : self.min_labels]]
-            out.append([self.labels_[j] for j in chosen])
-        return out
+        # per row, in score order: the labels that pass, or the top min_labels when too few do
+        keep = np.take_along_axis(passed, order, axis=1)
+        short = keep.sum(axis=1) < self.min_labels
+        keep[short] = np.arange(S.shape[1]) < self.min_labels
+        names = np.asarray(self.labels_, dtype=object)[order]
+        return [row[mask].tolist() for row, mask in zip(names, keep, strict=True)]
 
     def predict(self, texts: Sequence[str]) -> list[list[str]]:
         """Labels of each article (see :meth:`predict_from_scores`)."""

@@ -50,7 +50,9 @@ def test_small_batches_are_scored_here(model):
     assert batch_scoring.workers_for(None, 10**6) == 1
 
 
-def test_batch_scoring_in_workers_is_opt_in(model, tmp_path):
+def test_a_loaded_model_scores_large_batches_on_every_core_and_requests_here(model, tmp_path):
     loaded = load_bundle(save_bundle(model, tmp_path / "bundle"))
-    assert loaded.predict_n_jobs is None
-    assert batch_scoring.workers_for(loaded.predict_n_jobs, 10**6) == 1
+    assert loaded.predict_n_jobs == -1
+    cores = os.cpu_count() or 1
+    assert batch_scoring.workers_for(loaded.predict_n_jobs, 10**6) == (cores if can_fork() else 1)
+    assert batch_scoring.workers_for(loaded.predict_n_jobs, 50) == 1  # a served request

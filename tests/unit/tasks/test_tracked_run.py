@@ -88,6 +88,8 @@ def test_a_failing_body_leaves_its_reason_and_log_file_and_ends_failed(tmp_path:
         ("seed=abc", "'seed'"),
         ("classifier.C=-1", "'classifier.C'"),
         ("classifier.C=abc", "'classifier.C'"),
+        ("classifier.C_grid=[1.0,-0.3]", "'classifier.C_grid'"),
+        ("classifier.C_grid=[]", "'classifier.C_grid'"),
         ("tracking.register=sometimes", "'tracking.register'"),
         ("data.split.test_size=1.5", "'data.split.test_size'"),
     ],
