@@ -50,12 +50,14 @@ _VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "classifier.C": (lambda v: _number(v) and v > 0, "a positive number, e.g. classifier.C=1.0"),
     "classifier.alpha": (lambda v: _number(v) and v > 0, "a positive number"),
     "classifier.C_grid": (
-        lambda v: v is None
-        or (
-            isinstance(v, Sequence)
-            and not isinstance(v, str)
-            and len(v) > 0
-            and all(_number(c) and c > 0 for c in v)
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, Sequence)
+                and not isinstance(v, str)
+                and len(v) > 0
+                and all(_number(c) and c > 0 for c in v)
+            )
         ),
         "a list of positive numbers or null, e.g. classifier.C_grid=[0.3,1.0]",
     ),
