@@ -26,9 +26,9 @@ __all__ = ["MIN_PARALLEL_WORK", "fit_one_vs_rest"]
 logger = logging.getLogger(__name__)
 
 #: Non-zero feature entries times labels below which the labels are fitted in this process.
-#: On the bundled sample (about 1M entries, 7 labels, 8M) the fits take a few hundred ms in
-#: this process and forking cost as much again; ANT's training split (about 300M) forks.
-MIN_PARALLEL_WORK = 30_000_000
+#: About half a second of liblinear work; forking below that saves less than it costs. (On
+#: the bundled sample, about 8M, two forked workers beat this process alone on 2 idle cores.)
+MIN_PARALLEL_WORK = 5_000_000
 
 
 def _work(X: Any, n_labels: int) -> float:
