@@ -106,7 +106,7 @@ def test_damaged_or_deleted_entry_is_a_miss(tmp_path: Path, damage: str) -> None
             path.unlink() if path.is_file() else path.rmdir()
         entry.rmdir()
     elif damage == "truncate":
-        matrix = entry / "train.npz"
+        matrix = entry / "train.csr"
         matrix.write_bytes(matrix.read_bytes()[:100])
     else:
         (entry / "meta.json").write_text("{not json", encoding="utf-8")
@@ -262,3 +262,13 @@ def test_an_embedder_that_cannot_save_runs_uncached(tmp_path: Path) -> None:
     assert same_csr(wrapped.fit_encode(TRAIN), tfidf().fit_encode(TRAIN))
     assert entries(tmp_path) == []
     assert not [p for p in (tmp_path / FEATURES_DIR).iterdir()]  # no temporary folder left
+
+
+def test_an_entry_written_as_npz_by_an_earlier_version_is_still_read(tmp_path: Path) -> None:
+    expected = CachedFeatures(tfidf(), FeatureCache(tmp_path)).fit_encode(TRAIN)
+    (entry,) = entries(tmp_path)
+    (entry / "train.csr").unlink()
+    sp.save_npz(entry / "train.npz", expected, compressed=False)
+    again = CachedFeatures(tfidf(), FeatureCache(tmp_path))
+    assert same_csr(again.fit_encode(TRAIN), expected)
+    assert again.stats() == {"cache_hits": len(TRAIN), "cache_misses": 0}
