@@ -59,12 +59,17 @@ def _csr(indptr: array, cols: array, shape: tuple[int, int], dtype: Any) -> sp.c
     )
 
 
+def _index_dtype(*sizes: int) -> type:
+    """32-bit sparse indices when every size fits in them, else 64-bit."""
+    return np.int32 if max(sizes) < 2**31 else np.int64
+
+
 def _narrow(counts: sp.csr_array) -> sp.csr_array:
     """A count matrix as float32 with 32-bit indices when they fit (a cheaper product)."""
-    index = np.int32 if max(counts.nnz, *counts.shape) < 2**31 else np.int64
+    index = _index_dtype(counts.nnz, *counts.shape)
     return sp.csr_array(
         (
-            counts.data.astype(np.float32),
+            counts.data.astype(np.float32, copy=False),
             counts.indices.astype(index, copy=False),
             counts.indptr.astype(index, copy=False),
         ),
@@ -88,6 +93,10 @@ class NgramTfidf:
         ngram_range: (min_n, max_n) n-gram sizes.
         min_df, max_df, max_features, sublinear_tf, dtype: As in ``TfidfVectorizer``.
     """
+
+    #: What a fitted part builds on first use and keeps (never pickled, dropped by a refit):
+    #: its coded vocabulary (:mod:`ngram_keys`) and its word table (:mod:`word_table`).
+    _CACHES = ("_coded_vocabulary", "_per_word")
 
     def __init__(
         self,
@@ -121,7 +130,7 @@ class NgramTfidf:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for cache in ("_coded_vocabulary", "_per_word"):  # rebuilt on first use
+        for cache in self._CACHES:  # rebuilt on first use
             state.pop(cache, None)
         return state
 
@@ -154,7 +163,7 @@ class NgramTfidf:
 
     def _select(self, matrix: sp.csr_array, columns: np.ndarray, n_columns: int) -> sp.csr_array:
         """Counts moved to ``columns[batch term]`` (< 0: dropped), as ``self.dtype``."""
-        index = np.int32 if max(matrix.nnz, n_columns) < 2**31 else np.int64
+        index = _index_dtype(matrix.nnz, n_columns)
         new = columns.astype(index, copy=False).take(matrix.indices)
         data = matrix.data.astype(self.dtype, copy=False)
         dropped = new < 0
@@ -170,7 +179,7 @@ class NgramTfidf:
 
     def fit_transform(self, docs: Sequence[str]) -> sp.csr_array:
         """Learn the vocabulary and idf; return the TF-IDF rows of ``docs``."""
-        for cache in ("_coded_vocabulary", "_per_word"):  # built for an earlier fit
+        for cache in self._CACHES:  # built for an earlier fit
             self.__dict__.pop(cache, None)
         counts = self._count(docs)
         if counts.n_terms == 0:
@@ -242,19 +251,11 @@ class CharNgramTfidf(NgramTfidf):
     def __init__(self, ngram_range: tuple[int, int] = (2, 5), **limits: Any) -> None:
         super().__init__(ngram_range, **limits)
 
-    def _doc_words(self, docs: Sequence[str]) -> tuple[dict[str, int], sp.csr_array]:
-        """The batch's distinct words (numbered in order) and its (documents x words) counts."""
-        words = numbered()
-        indptr, ids = array("q", [0]), array("q")
-        for doc in docs:
-            ids.extend([words[w] for w in doc.split()])
-            indptr.append(len(ids))
-        return words, _csr(indptr, ids, (len(docs), len(words)), self.dtype)
-
     def _count(self, docs: Sequence[str]) -> _Counts:
-        words, doc_words = self._doc_words(docs)
+        batch = SplitBatch.of(docs)
+        words = batch.words
         min_n, max_n = self.ngram_range
-        coded = CodedGrams.build(list(words), min_n, max_n)
+        coded = CodedGrams.build(words, min_n, max_n)
         if coded is not None:
             numbers, keys = pd.factorize(coded.keys)
             word_grams = sp.coo_array(
@@ -280,7 +281,7 @@ class CharNgramTfidf(NgramTfidf):
         # The product sums a word's repeated n-grams (and the repeats of a word, summed first,
         # which halves its work); its rows come out without duplicates (columns unsorted, which
         # no later step needs). Counts are small integers: exact in float32.
-        doc_words = _narrow(doc_words)
+        doc_words = _narrow(batch.doc_words(np.float32))
         doc_words.sum_duplicates()
         counts = sp.csr_array(doc_words @ _narrow(word_grams))
         return _Counts(counts, word_grams.shape[1], terms)
@@ -300,10 +301,11 @@ class CharNgramTfidf(NgramTfidf):
         ptr, columns = gather_rows(*table.lookup(batch.words))
         # Counts are small integers, exact in float32; 32-bit indices halve the product's memory
         # traffic.
-        index = np.int32 if max(len(columns), len(self.vocabulary_)) < 2**31 else np.int64
-        word_columns = sp.csr_array(
-            (np.ones(len(columns), np.float32), columns.astype(index), ptr.astype(index)),
-            shape=(len(batch.words), len(self.vocabulary_)),
+        word_columns = _narrow(
+            sp.csr_array(
+                (np.ones(len(columns), np.float32), columns, ptr),
+                shape=(len(batch.words), len(self.vocabulary_)),
+            )
         )
         # A document's words stay in reading order and each word's n-grams in the order its
         # string gives them, so the product lists a row's columns in an order that depends on

@@ -45,10 +45,6 @@ class SplitBatch:
     def n_docs(self) -> int:
         return len(self.indptr) - 1
 
-    def doc_of(self) -> np.ndarray:
-        """The document of each occurrence."""
-        return np.repeat(np.arange(self.n_docs), np.diff(self.indptr))
-
     def doc_words(self, dtype: type) -> sp.csr_array:
         """(documents x words) counts, one entry per occurrence (a product sums them); its index
         arrays are its own (summing its duplicates in place leaves the batch as it was)."""

@@ -293,13 +293,18 @@ class ArabicAnalyzer:
         """One candidate token -> the token to emit (stripped, stemmed), or None to drop it."""
         return self._compile().process(raw)
 
+    def _bounded_memo(self, incoming: int) -> dict[str, str | None]:
+        """The token memo, emptied first when ``incoming`` new entries could take it past
+        its bound (:data:`_CACHE_LIMIT`)."""
+        if len(self._cache) + incoming > _CACHE_LIMIT:
+            self._cache.clear()
+        return self._cache
+
     def process_tokens(self, raws: Sequence[str]) -> list[str | None]:
         """:meth:`process_token` of each candidate token, remembered across calls in the same
         memo as the analyzer's own calls (a batch mostly repeats words seen before)."""
         compiled = self._compile()
-        cache = self._cache
-        if len(cache) + len(raws) > _CACHE_LIMIT:
-            cache.clear()
+        cache = self._bounded_memo(len(raws))
         get = cache.get
         out = [get(raw, _UNSEEN) for raw in raws]
         for index, token in enumerate(out):
@@ -319,9 +324,8 @@ class ArabicAnalyzer:
         """The tokens of each whitespace-free word, after :meth:`process_token` (dropped ones left
         out), without the normaliser or lower-casing (see :attr:`splits_at_whitespace`)."""
         compiled = self._compile()
-        if len(self._cache) > _CACHE_LIMIT:
-            self._cache.clear()
-        cache, process, findall = self._cache, compiled.process, _TOKEN_RE.findall
+        cache = self._bounded_memo(len(words))
+        process, findall = compiled.process, _TOKEN_RE.findall
         out: list[list[str]] = []
         for word in words:
             tokens = []
