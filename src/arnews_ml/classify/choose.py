@@ -20,7 +20,7 @@ from scipy.special import expit
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 
-from arnews_ml.classify.heads import head_for_task
+from arnews_ml.classify.heads import head_for_task, params_named
 from arnews_ml.classify.one_vs_rest import MIN_PARALLEL_WORK
 from arnews_ml.classify.thresholds import tune_thresholds
 from arnews_ml.parallel import map_in_forks, shared, worker_count
@@ -39,14 +39,9 @@ HOLD_OUT = 0.2
 
 def _c_keys(head: Any) -> tuple[list[str], list[float]]:
     """The parameter names holding a list of ``C`` candidates (nested ones included)."""
-    if not hasattr(head, "get_params"):
-        return [], []
-    keys, candidates = [], []
-    for key, value in head.get_params(deep=True).items():
-        if key.rsplit("__", 1)[-1] == "C" and isinstance(value, list | tuple):
-            keys.append(key)
-            candidates = [float(c) for c in value]
-    return keys, candidates
+    lists = {k: v for k, v in params_named(head, "C").items() if isinstance(v, list | tuple)}
+    candidates = [float(c) for c in list(lists.values())[-1]] if lists else []
+    return list(lists), candidates
 
 
 def resolve_head(

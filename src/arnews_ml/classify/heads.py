@@ -28,6 +28,7 @@ __all__ = [
     "linear_svc",
     "logreg",
     "mlp",
+    "params_named",
     "sgd",
     "svm",
 ]
@@ -39,6 +40,18 @@ def _class_weight(value: ClassWeight) -> Literal["balanced", "auto"] | dict[Any,
     """``"none"`` (what a sweep's ``choice(balanced, none)`` can name) means no weighting;
     ``"auto"`` stays until :func:`head_for_task` resolves it."""
     return None if value == "none" else value
+
+
+def params_named(estimator: Any, name: str) -> dict[str, Any]:
+    """The estimator's parameters called ``name``, nested ones included (a calibrated SVM's
+    ``estimator__class_weight``); empty for an object without ``get_params``."""
+    if not hasattr(estimator, "get_params"):
+        return {}
+    return {
+        key: value
+        for key, value in estimator.get_params(deep=True).items()
+        if key.rsplit("__", 1)[-1] == name
+    }
 
 
 def head_for_task(head: Any, *, multilabel: bool, tuned: bool) -> Any:
@@ -56,14 +69,12 @@ def head_for_task(head: Any, *, multilabel: bool, tuned: bool) -> Any:
         tuned: Whether per-label thresholds will be tuned on validation data.
     """
     base = clone(head)
-    if not hasattr(base, "get_params"):
-        return base
     weight = None if multilabel and tuned else "balanced"
-    # deep: a calibrated SVM (linear_svc) carries the weight on its inner estimator
+    # nested too: a calibrated SVM (linear_svc) carries the weight on its inner estimator
     auto = {
         key: weight
-        for key, value in base.get_params(deep=True).items()
-        if key.rsplit("__", 1)[-1] == "class_weight" and isinstance(value, str) and value == "auto"
+        for key, value in params_named(base, "class_weight").items()
+        if isinstance(value, str) and value == "auto"
     }
     return base.set_params(**auto) if auto else base
 
