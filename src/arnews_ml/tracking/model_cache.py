@@ -189,12 +189,21 @@ class ModelCache:
                 bundle = self._trusted_bundle(source.key)  # another process may have just made it
                 if bundle is None:
                     bundle = self._download(source, uri, store)
+                else:
+                    log.info(
+                        "model cache hit uri=%s key=%s (another process downloaded it)",
+                        uri,
+                        source.key,
+                    )
                 return self._load(source.key, bundle)
         finally:
             self.evict(keep=source.key)
 
     def _load(self, key: str, bundle: Path) -> Any:
-        (self.root / key / ENTRY_FILE).touch()  # last use, for least-recently-used eviction
+        # last use, for least-recently-used eviction: the clock's own nanoseconds (a plain
+        # touch takes the kernel's coarse tick, so two loads a few ms apart could tie)
+        now = time.time_ns()
+        os.utime(self.root / key / ENTRY_FILE, ns=(now, now))
         model = load_bundle(bundle, verify=False)  # verified just now, under the key's lock
         # pinned while the model lives: it may read its files later (sentence-transformers)
         pin = open(self.root / _LOCKS_DIR / f"{key}.pin", "a", encoding="utf-8")  # noqa: SIM115

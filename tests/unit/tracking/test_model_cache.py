@@ -372,3 +372,47 @@ def test_a_version_without_a_model_id_is_keyed_by_its_store() -> None:
     other = mc._resolve_models_uri(Client(), "models:/news/3", "http://other:5000")
     assert first == again and first.key != other.key and first.key.startswith("v-news-3-")
     assert first.download_uri == "models:/news/3"
+
+
+def test_a_copy_another_process_made_while_this_one_waited_is_a_logged_hit(
+    store: Store,
+    downloads: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The race of two processes loading at once: the second finds no copy under the shared lock,
+    waits for the exclusive one, and finds the copy the first made. It must not download again,
+    and it says it hit the cache (the log is how people and the slow test count hits)."""
+    uri = f"models:/{NAME}/1"
+    load_model(uri, tracking_uri=store.uri)  # the "other process": makes the copy
+    trusted = ModelCache._trusted_bundle
+    calls: list[str] = []
+
+    def missing_at_first(self: ModelCache, key: str) -> Path | None:
+        calls.append(key)
+        return None if len(calls) == 1 else trusted(self, key)
+
+    monkeypatch.setattr(ModelCache, "_trusted_bundle", missing_at_first)
+    with caplog.at_level(logging.INFO, logger=mc.__name__):
+        model = load_model(uri, tracking_uri=store.uri)
+    assert model.predict(TEXTS) == [["a"], ["b"]]
+    assert len(calls) == 2 and len(downloads) == 1
+    hits = [r.getMessage() for r in caplog.records if "model cache hit" in r.getMessage()]
+    assert len(hits) == 1 and "another process" in hits[0]
+
+
+def test_loads_a_moment_apart_are_ordered_by_last_use(store: Store) -> None:
+    """Two loads within one kernel clock tick (a few ms) still get distinct last-use times, so
+    the least recently used copy is the one evicted (a plain touch tied them; the key decided)."""
+    cache = ModelCache(max_bytes=0)
+    for version in (1, 2):
+        cache.load(f"models:/{NAME}/{version}", tracking_uri=store.uri)
+    bundles = {e.key: e.path / _read_bundle(e.path) for e in cache.entries()}
+    for _ in range(20):  # each pair of loads straight from the copies, microseconds apart
+        for key in (store.model_ids[1], store.model_ids[0]):
+            cache._load(key, bundles[key])
+        assert [e.key for e in cache.entries()] == [store.model_ids[1], store.model_ids[0]]
+
+
+def _read_bundle(folder: Path) -> str:
+    return json.loads((folder / mc.ENTRY_FILE).read_text(encoding="utf-8"))["bundle"]
