@@ -125,7 +125,8 @@ class _CodedLookup:
     columns: np.ndarray  # the vocabulary column of each key
 
     @classmethod
-    def build(cls, vocabulary: dict[str, int], max_n: int) -> Self | None:
+    def build(cls, terms: list[str], max_n: int) -> Self | None:
+        """The lookup of ``terms`` (a fitted part's, in column order), or None."""
         raise NotImplementedError
 
     @classmethod
@@ -133,7 +134,9 @@ class _CodedLookup:
         """The part's coded vocabulary, built on first use (None: use the string lookup)."""
         cached = part.__dict__.get("_coded_vocabulary", False)
         if cached is False:
-            cached = cls.build(part.vocabulary_, part.ngram_range[1])
+            cached = cls.build(part.terms_, part.ngram_range[1])
+            if cached is not None and not cached.keys.is_unique:
+                raise ValueError("the fitted vocabulary repeats a term")
             part.__dict__["_coded_vocabulary"] = cached
         return cached
 
@@ -155,10 +158,9 @@ class CodedVocabulary(_CodedLookup):
     alphabet: np.ndarray
 
     @classmethod
-    def build(cls, vocabulary: dict[str, int], max_n: int) -> CodedVocabulary | None:
+    def build(cls, terms: list[str], max_n: int) -> CodedVocabulary | None:
         """None when the vocabulary is empty, holds NUL or terms longer than ``max_n``, or its
         keys would not fit in 63 bits (the string lookup is used then)."""
-        terms = list(vocabulary)
         width = max(map(len, terms), default=0)
         if not terms or width > max_n:
             return None
@@ -176,8 +178,7 @@ class CodedVocabulary(_CodedLookup):
         for position in range(width):
             step = used[:, position]
             keys[step] = keys[step] * base + digits[step, position]
-        columns = np.fromiter(vocabulary.values(), np.int64, len(terms))
-        return cls(pd.Index(keys), columns, alphabet)
+        return cls(pd.Index(keys), np.arange(len(terms)), alphabet)
 
 
 @dataclass
@@ -192,9 +193,8 @@ class CodedWords(_CodedLookup):
     base: int
 
     @classmethod
-    def build(cls, vocabulary: dict[str, int], max_n: int) -> CodedWords | None:
+    def build(cls, terms: list[str], max_n: int) -> CodedWords | None:
         """None when a term has more than ``max_n`` tokens (or none) or keys would overflow."""
-        terms = list(vocabulary)
         if not terms:
             return None
         # All terms' tokens in one split (terms never hold a newline: tokens have no space),
@@ -217,5 +217,4 @@ class CodedWords(_CodedLookup):
         for position in range(int(counts.max())):
             step = counts > position
             keys[step] = keys[step] * base + digits[starts[step] + position]
-        columns = np.fromiter(vocabulary.values(), np.int64, len(vocabulary))
-        return cls(pd.Index(keys), columns, tokens, base)
+        return cls(pd.Index(keys), np.arange(len(terms)), tokens, base)

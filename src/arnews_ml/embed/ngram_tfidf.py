@@ -95,8 +95,9 @@ class NgramTfidf:
     """
 
     #: What a fitted part builds on first use and keeps (never pickled, dropped by a refit):
-    #: its coded vocabulary (:mod:`ngram_keys`) and its word table (:mod:`word_table`).
-    _CACHES = ("_coded_vocabulary", "_per_word")
+    #: its term -> column dict, its coded vocabulary (:mod:`ngram_keys`) and its word table
+    #: (:mod:`word_table`).
+    _CACHES = ("_vocabulary", "_coded_vocabulary", "_per_word")
 
     def __init__(
         self,
@@ -119,11 +120,32 @@ class NgramTfidf:
         """Inverse document frequency per term, shape (n_features,)."""
         return self._tfidf.idf_
 
+    @property
+    def vocabulary_(self) -> dict[str, int]:
+        """Term -> column, as scikit-learn's; built from :attr:`terms_` on first use (the fast
+        transform never needs it, so neither a load nor a fit pays for hashing every term)."""
+        vocabulary = self.__dict__.get("_vocabulary")
+        if vocabulary is None:
+            terms = self.terms_
+            vocabulary = dict(zip(terms, range(len(terms)), strict=True))
+            if len(vocabulary) != len(terms):
+                raise ValueError(
+                    f"the fitted vocabulary repeats {len(terms) - len(vocabulary)} term(s)"
+                )
+            self.__dict__["_vocabulary"] = vocabulary
+        return vocabulary
+
+    @property
+    def n_terms_(self) -> int:
+        """Number of fitted terms (columns)."""
+        return len(self.terms_)
+
     @classmethod
-    def from_fitted(cls, vocabulary: dict[str, int], idf: np.ndarray, **params: Any) -> Self:
-        """Rebuild a fitted instance from its vocabulary and idf (what ``save`` writes)."""
+    def from_fitted(cls, terms: list[str], idf: np.ndarray, **params: Any) -> Self:
+        """Rebuild a fitted instance from its terms in column order and its idf (what
+        ``save`` writes)."""
         self = cls(**params)
-        self.vocabulary_ = vocabulary
+        self.terms_ = list(terms)
         self._tfidf = self._transformer()
         self._tfidf.idf_ = np.asarray(idf)
         return self
@@ -209,7 +231,7 @@ class NgramTfidf:
             raise ValueError(
                 "After pruning, no terms remain. Try a lower min_df or a higher max_df."
             )
-        self.vocabulary_ = dict(zip(terms, range(len(terms)), strict=True))
+        self.terms_ = terms  # in column order; vocabulary_ is built from them when asked for
         columns = np.full(counts.n_terms, -1, dtype=np.int64)
         columns[kept] = np.arange(len(kept))
         selected = self._select(matrix, columns, len(kept))
@@ -236,7 +258,7 @@ class NgramTfidf:
         lookup = self.vocabulary_.get
         names = counts.terms(np.arange(counts.n_terms))
         columns = np.fromiter((lookup(t, -1) for t in names), np.int64, counts.n_terms)
-        selected = self._select(counts.matrix, columns, len(self.vocabulary_))
+        selected = self._select(counts.matrix, columns, self.n_terms_)
         return self._tfidf.transform(selected, copy=False)
 
 
@@ -304,7 +326,7 @@ class CharNgramTfidf(NgramTfidf):
         word_columns = _narrow(
             sp.csr_array(
                 (np.ones(len(columns), np.float32), columns, ptr),
-                shape=(len(batch.words), len(self.vocabulary_)),
+                shape=(len(batch.words), self.n_terms_),
             )
         )
         # A document's words stay in reading order and each word's n-grams in the order its
@@ -455,7 +477,7 @@ class WordNgramTfidf(NgramTfidf):
         hit = columns >= 0
         counts = sp.coo_array(
             (np.ones(int(hit.sum()), self.dtype), (np.concatenate(rows)[hit], columns[hit])),
-            shape=(batch.n_docs, len(self.vocabulary_)),
+            shape=(batch.n_docs, self.n_terms_),
         ).tocsr()  # sums the repeated (document, term) entries
         return self._weighted(sp.csr_array(counts))
 

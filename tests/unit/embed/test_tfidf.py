@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from arnews_ml.embed import TfidfEmbedder, load_embedder
-from arnews_ml.exceptions import ConfigError, DataError
+from arnews_ml.exceptions import ArtifactError, ConfigError, DataError
 
 DOCS = [
     "كَتَبَ الولدُ درسَه في المدرسةِ صباحاً",
@@ -93,6 +93,43 @@ def test_save_load_identical_and_no_pickle(fitted: TfidfEmbedder, tmp_path) -> N
     assert loaded.dim == fitted.dim
     new = [*DOCS[::-1], "نصٌّ جديدٌ عن النفط في بغداد"]
     assert same_csr(loaded.encode(new), fitted.encode(new))
+
+
+def test_a_load_and_its_transforms_never_hash_the_vocabulary(
+    fitted: TfidfEmbedder, tmp_path
+) -> None:
+    """Loading keeps each part's terms as a list (the fast transform looks them up by integer
+    keys); the term -> column dict is built only when someone asks for ``vocabulary_``, and it
+    is the fitted one."""
+    loaded = load_embedder(tmp_path, fitted.save(tmp_path))
+    loaded.encode(DOCS)
+    for part, vectorizer in loaded.vectorizers_.items():
+        assert "_vocabulary" not in vectorizer.__dict__, part
+        assert vectorizer.terms_ == fitted.vectorizers_[part].terms_
+        assert vectorizer.vocabulary_ == fitted.vectorizers_[part].vocabulary_
+        assert vectorizer.terms_ == sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+
+
+@pytest.mark.parametrize("damage", ["repeated", "unsorted"])
+def test_a_vocabulary_file_with_a_repeated_term_is_refused(
+    fitted: TfidfEmbedder, tmp_path, damage: str
+) -> None:
+    """Terms are saved in increasing order, which the load checks in one pass; a file out of
+    that order (hand-made, or an older writer) is still read when its terms are distinct."""
+    entry = fitted.save(tmp_path)
+    path = tmp_path / "tfidf_word_vocabulary.json"
+    terms = json.loads(path.read_text(encoding="utf-8"))
+    if damage == "repeated":
+        terms[1] = terms[0]
+    else:
+        terms[0], terms[1] = terms[1], terms[0]
+    path.write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+    if damage == "repeated":
+        with pytest.raises(ArtifactError, match=r"tfidf_params|disagree.*distinct"):
+            load_embedder(tmp_path, entry)
+        return
+    loaded = load_embedder(tmp_path, entry)
+    assert loaded.vectorizers_["word"].vocabulary_[terms[0]] == 0
 
 
 def test_spec_records_parameters() -> None:
