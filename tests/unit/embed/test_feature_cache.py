@@ -86,6 +86,22 @@ def test_second_fit_reads_byte_identical_features(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
+def test_a_hit_maps_the_entry_copy_on_write(tmp_path: Path) -> None:
+    """A hit maps the stored arrays instead of reading them: they are writable, and what the
+    run writes into them never reaches the cache (the next hit reads the stored values)."""
+    expected = CachedFeatures(tfidf(), FeatureCache(tmp_path)).fit_encode(TRAIN)
+    (entry,) = entries(tmp_path)
+    stored = (entry / "train.csr").read_bytes()
+    hit = CachedFeatures(tfidf(), FeatureCache(tmp_path)).fit_encode(TRAIN)
+    assert same_csr(hit, expected)
+    assert isinstance(hit.data.base, np.memmap) or isinstance(hit.data.base.base, np.memmap)
+    hit.data *= 2.0  # in place, as a caller may
+    hit.indices[:] = 0
+    assert (entry / "train.csr").read_bytes() == stored
+    again = CachedFeatures(tfidf(), FeatureCache(tmp_path)).fit_encode(TRAIN)
+    assert same_csr(again, expected)
+
+
 def test_other_texts_or_options_are_other_entries(tmp_path: Path) -> None:
     cache = FeatureCache(tmp_path)
     CachedFeatures(tfidf(), cache).fit_encode(TRAIN)
