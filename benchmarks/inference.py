@@ -7,7 +7,9 @@ folder with --bundle), loads it back in a fresh process, and prints next to the 
   - batch throughput on all test articles with every core (>= 5,000 articles/s) and with one,
     each in a fresh process: on a first pass (the model has labelled 20 articles), and after it
     has labelled the dev split (3,003 other articles: the words it keeps per batch are warm, as
-    in a served model or an archive labelled in chunks);
+    in a served model or an archive labelled in chunks), and then the median over 5 more
+    batches of as many training articles (new articles, the process warm: its first large batch
+    pays for faulting in fresh memory);
   - single articles, one call each, in process (p50 <= 5 ms);
 
 and checks that the labels of the batch and of the single calls agree.
@@ -32,7 +34,7 @@ from _common import require_dataset
 
 _MEASURE = r"""
 import gzip, json, sys, time
-bundle, test_file, dev_file, jobs, warm, singles_n = sys.argv[1:7]
+bundle, test_file, dev_file, train_file, jobs, warm, singles_n = sys.argv[1:8]
 start = time.perf_counter()
 from arnews_ml.inference import load_model
 model = load_model(bundle)
@@ -44,6 +46,14 @@ model.predict_n_jobs = int(jobs)
 t = time.perf_counter()
 labels = model.predict(texts)
 out = {"load_s": load, "n": len(texts), "docs_s": len(texts) / (time.perf_counter() - t)}
+if warm == "warm":  # 5 more batches of other articles, as an archive labelled in chunks
+    more, rates = read(train_file), []
+    for chunk in range(5):
+        batch = more[chunk * len(texts) : (chunk + 1) * len(texts)]
+        t = time.perf_counter()
+        model.predict(batch)
+        rates.append(len(batch) / (time.perf_counter() - t))
+    out["steady_docs_s"] = sorted(rates)[2]
 singles, same = [], 0
 for text, batch_labels in list(zip(texts, labels))[: int(singles_n)]:
     t = time.perf_counter()
@@ -66,6 +76,7 @@ def _measure(bundle: Path, ant: Path, jobs: int, warm: bool, singles: int) -> di
             str(bundle),
             str(ant / "test.jsonl.gz"),
             str(ant / "dev.jsonl.gz"),
+            str(ant / "train.jsonl.gz"),
             str(jobs),
             "warm" if warm else "cold",
             str(singles),
@@ -117,11 +128,19 @@ def main() -> None:
     p50, p95 = np.percentile(singles, [50, 95])
     print(f"\ninference, default TF-IDF bundle, ANT test ({result['n']:,} articles)")
     print(f"  load from the folder       {result['load_s']:8.2f} s        target <= 2 s")
-    for warm, when in ((False, "first pass"), (True, "after the dev split")):
-        every, one = runs[(-1, warm)]["docs_s"], runs[(1, warm)]["docs_s"]
+    figures = [
+        ("first pass", runs[(-1, False)]["docs_s"], runs[(1, False)]["docs_s"]),
+        ("after the dev split", runs[(-1, True)]["docs_s"], runs[(1, True)]["docs_s"]),
+        (
+            "5 batches more, median",
+            runs[(-1, True)]["steady_docs_s"],
+            runs[(1, True)]["steady_docs_s"],
+        ),
+    ]
+    for when, every, one in figures:
         print(
-            f"  batch, {when:<19} {every:8.0f} docs/s every core, {one:,.0f} one core"
-            "   target >= 5,000"
+            f"  batch, {when:<22} {every:5.0f} docs/s every core, {one:,.0f} one core"
+            f"   target >= 5,000 {'met' if every >= 5000 else 'MISSED'}"
         )
     print(f"  single article p50         {p50:8.2f} ms       target <= 5 ms (p95 {p95:.2f} ms)")
     print(f"  single == batch labels     {result['same']:8d} / {len(singles)}")

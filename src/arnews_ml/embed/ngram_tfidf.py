@@ -23,7 +23,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from arnews_ml.embed.ngram_keys import CodedGrams, CodedVocabulary, CodedWords, numbered
-from arnews_ml.embed.split_batch import SplitBatch
+from arnews_ml.embed.split_batch import SplitBatch, index_dtype
 from arnews_ml.embed.word_table import Ragged, WordTable, gather_rows
 from arnews_ml.text.tokenize import ArabicAnalyzer
 
@@ -59,14 +59,9 @@ def _csr(indptr: array, cols: array, shape: tuple[int, int], dtype: Any) -> sp.c
     )
 
 
-def _index_dtype(*sizes: int) -> type:
-    """32-bit sparse indices when every size fits in them, else 64-bit."""
-    return np.int32 if max(sizes) < 2**31 else np.int64
-
-
 def _narrow(counts: sp.csr_array) -> sp.csr_array:
     """A count matrix as float32 with 32-bit indices when they fit (a cheaper product)."""
-    index = _index_dtype(counts.nnz, *counts.shape)
+    index = index_dtype(counts.nnz, *counts.shape)
     return sp.csr_array(
         (
             counts.data.astype(np.float32, copy=False),
@@ -185,7 +180,7 @@ class NgramTfidf:
 
     def _select(self, matrix: sp.csr_array, columns: np.ndarray, n_columns: int) -> sp.csr_array:
         """Counts moved to ``columns[batch term]`` (< 0: dropped), as ``self.dtype``."""
-        index = _index_dtype(matrix.nnz, n_columns)
+        index = index_dtype(matrix.nnz, n_columns)
         new = columns.astype(index, copy=False).take(matrix.indices)
         data = matrix.data.astype(self.dtype, copy=False)
         dropped = new < 0
@@ -475,8 +470,12 @@ class WordNgramTfidf(NgramTfidf):
                 keys.append(rolling[inside])
         columns = coded.columns_of(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
         hit = columns >= 0
+        index = index_dtype(len(hit), batch.n_docs, self.n_terms_)
         counts = sp.coo_array(
-            (np.ones(int(hit.sum()), self.dtype), (np.concatenate(rows)[hit], columns[hit])),
+            (
+                np.ones(int(hit.sum()), self.dtype),
+                (np.concatenate(rows)[hit].astype(index), columns[hit].astype(index)),
+            ),
             shape=(batch.n_docs, self.n_terms_),
         ).tocsr()  # sums the repeated (document, term) entries
         return self._weighted(sp.csr_array(counts))

@@ -12,6 +12,7 @@ table's size.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import weakref
@@ -104,8 +105,9 @@ class WordTable:
             whose entries never change afterwards, even while another thread adds words).
         """
         with self._lock:
-            get = self.rows.get
-            found = np.fromiter((get(w, -1) for w in words), np.int64, len(words))
+            found = np.fromiter(
+                map(self.rows.get, words, itertools.repeat(-1)), np.int64, len(words)
+            )
             missing = np.flatnonzero(found < 0)
             if len(missing):
                 if len(self.rows) + len(missing) > self._max_words:

@@ -198,3 +198,16 @@ def test_fit_encode_equals_fit_then_encode() -> None:
     once = embedder.fit_encode(list(DOCS))
     assert same_csr(once, TfidfEmbedder(min_df=1, max_df=1.0).fit(list(DOCS)).encode(list(DOCS)))
     assert same_csr(once, embedder.encode(list(DOCS)))
+
+
+def test_transform_keeps_32_bit_indices(fitted: TfidfEmbedder) -> None:
+    """Both parts and their combination index with int32 when the sizes fit (half the memory
+    traffic of int64 through the product, the weighting and the stacking)."""
+    from arnews_ml.embed.split_batch import SplitBatch
+
+    batch = SplitBatch.of(fitted._prepare(DOCS))
+    for part, vectorizer in fitted.vectorizers_.items():
+        block = vectorizer.transform_split(batch)
+        assert block.indices.dtype == np.int32 and block.indptr.dtype == np.int32, part
+    combined = fitted.encode(DOCS)
+    assert combined.indices.dtype == np.int32 and combined.indptr.dtype == np.int32
