@@ -135,8 +135,6 @@ class _CodedLookup:
         cached = part.__dict__.get("_coded_vocabulary", False)
         if cached is False:
             cached = cls.build(part.terms_, part.ngram_range[1])
-            if cached is not None and not cached.keys.is_unique:
-                raise ValueError("the fitted vocabulary repeats a term")
             part.__dict__["_coded_vocabulary"] = cached
         return cached
 
