@@ -9,6 +9,8 @@ bits, and the caller falls back to strings.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
@@ -19,7 +21,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from arnews_ml.embed.ngram_tfidf import CharNgramTfidf, WordNgramTfidf
 
-__all__ = ["CodedGrams", "CodedVocabulary", "CodedWords", "numbered"]
+__all__ = ["CodedGrams", "CodedVocabulary", "CodedWords", "distinct_count", "numbered"]
 
 
 def numbered() -> defaultdict[str, int]:
@@ -115,6 +117,15 @@ class CodedGrams:
             rest //= self.base
         # Fixed-width unicode strings drop their trailing NULs: each row reads as its n-gram.
         return np.ascontiguousarray(points).view(f"<U{points.shape[1]}").ravel().tolist()
+
+
+def distinct_count(terms: list[str]) -> int:
+    """How many distinct terms a fitted vocabulary holds: a fit saves them in strictly
+    increasing order, which one pass of comparisons confirms (hashing 600,000 terms into a set
+    took a third of a load); a list out of that order is counted with a set."""
+    if all(map(operator.lt, terms, itertools.islice(terms, 1, None))):
+        return len(terms)
+    return len(set(terms))
 
 
 @dataclass

@@ -10,8 +10,6 @@ pruning with scikit-learn's tie-breaking, idf and the L2-normalised rows are tho
 
 from __future__ import annotations
 
-import itertools
-import operator
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,8 +22,14 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
-from arnews_ml.embed.ngram_keys import CodedGrams, CodedVocabulary, CodedWords, numbered
-from arnews_ml.embed.split_batch import SplitBatch, index_dtype
+from arnews_ml.embed.ngram_keys import (
+    CodedGrams,
+    CodedVocabulary,
+    CodedWords,
+    distinct_count,
+    numbered,
+)
+from arnews_ml.embed.split_batch import SplitBatch, index_dtype, narrowed
 from arnews_ml.embed.word_table import Ragged, WordTable, gather_rows
 from arnews_ml.text.tokenize import ArabicAnalyzer
 
@@ -59,27 +63,6 @@ def _csr(indptr: array, cols: array, shape: tuple[int, int], dtype: Any) -> sp.c
         ),
         shape=shape,
     )
-
-
-def _narrow(counts: sp.csr_array) -> sp.csr_array:
-    """A count matrix as float32 with 32-bit indices when they fit (a cheaper product)."""
-    index = index_dtype(counts.nnz, *counts.shape)
-    return sp.csr_array(
-        (
-            counts.data.astype(np.float32, copy=False),
-            counts.indices.astype(index, copy=False),
-            counts.indptr.astype(index, copy=False),
-        ),
-        shape=counts.shape,
-    )
-
-
-def _n_distinct(terms: list[str]) -> int:
-    """How many distinct terms: a fit saves them in strictly increasing order, which one pass
-    of comparisons confirms (hashing 600,000 terms into a set took a third of a load)."""
-    if all(map(operator.lt, terms, itertools.islice(terms, 1, None))):
-        return len(terms)
-    return len(set(terms))
 
 
 @dataclass
@@ -151,7 +134,7 @@ class NgramTfidf:
             ValueError: A term is repeated, or the idf is not one number per term.
         """
         terms, idf = list(terms), np.asarray(idf)
-        n_distinct = _n_distinct(terms)
+        n_distinct = distinct_count(terms)
         if n_distinct != len(terms) or idf.shape != (len(terms),):
             raise ValueError(
                 f"{len(terms)} terms ({n_distinct} distinct) and idf of shape {idf.shape}"
@@ -317,7 +300,7 @@ class CharNgramTfidf(NgramTfidf):
         # no later step needs). Counts are small integers: exact in float32.
         doc_words = batch.doc_words(np.float32)  # 32-bit indices when they fit
         doc_words.sum_duplicates()
-        counts = sp.csr_array(doc_words @ _narrow(word_grams))
+        counts = sp.csr_array(doc_words @ narrowed(word_grams))
         return _Counts(counts, word_grams.shape[1], terms)
 
     def transform(self, docs: Sequence[str]) -> sp.csr_array:
@@ -335,7 +318,7 @@ class CharNgramTfidf(NgramTfidf):
         ptr, columns = gather_rows(*table.lookup(batch.words))
         # Counts are small integers, exact in float32; 32-bit indices halve the product's memory
         # traffic.
-        word_columns = _narrow(
+        word_columns = narrowed(
             sp.csr_array(
                 (np.ones(len(columns), np.float32), columns, ptr),
                 shape=(len(batch.words), self.n_terms_),
