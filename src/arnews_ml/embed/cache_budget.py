@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,9 +62,13 @@ def max_cache_bytes() -> int:
 
 
 def touch(path: Path) -> None:
-    """Mark ``path`` as just used (its mtime orders the eviction); errors are ignored."""
+    """Mark ``path`` as just used (its mtime orders the eviction); errors are ignored.
+
+    Stamped with the clock's nanoseconds: a plain ``os.utime(path)`` takes the kernel's coarse
+    tick (a few ms), so two uses in quick succession could tie and the older be kept."""
+    now = time.time_ns()
     with contextlib.suppress(OSError):
-        os.utime(path)
+        os.utime(path, ns=(now, now))
 
 
 @dataclass

@@ -200,10 +200,10 @@ class ModelCache:
             self.evict(keep=source.key)
 
     def _load(self, key: str, bundle: Path) -> Any:
-        # last use, for least-recently-used eviction: the clock's own nanoseconds (a plain
-        # touch takes the kernel's coarse tick, so two loads a few ms apart could tie)
-        now = time.time_ns()
-        os.utime(self.root / key / ENTRY_FILE, ns=(now, now))
+        # (imported here: the package arnews_ml.embed is heavy, and loading a bundle needs it)
+        from arnews_ml.embed.cache_budget import touch
+
+        touch(self.root / key / ENTRY_FILE)  # last use, for least-recently-used eviction
         model = load_bundle(bundle, verify=False)  # verified just now, under the key's lock
         # pinned while the model lives: it may read its files later (sentence-transformers)
         pin = open(self.root / _LOCKS_DIR / f"{key}.pin", "a", encoding="utf-8")  # noqa: SIM115
