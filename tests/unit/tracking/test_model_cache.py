@@ -407,12 +407,8 @@ def test_loads_a_moment_apart_are_ordered_by_last_use(store: Store) -> None:
     cache = ModelCache(max_bytes=0)
     for version in (1, 2):
         cache.load(f"models:/{NAME}/{version}", tracking_uri=store.uri)
-    bundles = {e.key: e.path / _read_bundle(e.path) for e in cache.entries()}
+    bundles = {e.key: e.path / mc._read_entry(e.path)["bundle"] for e in cache.entries()}
     for _ in range(20):  # each pair of loads straight from the copies, microseconds apart
         for key in (store.model_ids[1], store.model_ids[0]):
             cache._load(key, bundles[key])
         assert [e.key for e in cache.entries()] == [store.model_ids[1], store.model_ids[0]]
-
-
-def _read_bundle(folder: Path) -> str:
-    return json.loads((folder / mc.ENTRY_FILE).read_text(encoding="utf-8"))["bundle"]
